@@ -1,0 +1,102 @@
+"""Settings: defaults, then the config file, then ``MLRADAR_*`` environment variables.
+
+The config file is TOML, at ``$MLRADAR_CONFIG`` or ``<user config dir>/mlradar/config.toml``;
+its keys are the field names below (``allow_private_networks = true``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "mlradar"
+
+#: arXiv asks for no more than one request every three seconds, on one connection.
+ARXIV_MIN_INTERVAL = 3.0
+
+
+def config_path() -> Path:
+    env = os.environ.get("MLRADAR_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_database_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{data_dir / 'mlradar.sqlite'}"
+
+
+class Settings(BaseSettings):
+    """Every knob mlradar has.  Field names double as config-file keys."""
+
+    model_config = SettingsConfigDict(env_prefix="MLRADAR_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    user: str = "default"
+
+    # Fetching.
+    allow_private_networks: bool = False
+    contact_email: str | None = None
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_response_bytes: int = 16 * 1024 * 1024
+    max_redirects: int = 5
+    max_connections: int = 32
+    max_connections_per_host: int = 8
+    parse_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+
+    # Scheduling: how often a healthy source is fetched, and how far errors push it back.
+    update_interval_minutes: int = 60
+    max_backoff_hours: int = 24
+
+    # arXiv politeness: configurable upward only.
+    arxiv_interval_seconds: float = ARXIV_MIN_INTERVAL
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
+
+    # Semantic features (optional extra).
+    embedding_model: str | None = None
+
+    @field_validator("arxiv_interval_seconds")
+    @classmethod
+    def _polite_arxiv(cls, value: float) -> float:
+        # arXiv's terms ask for 3 s between requests; a faster setting would get users banned.
+        return max(value, ARXIV_MIN_INTERVAL)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
+        )
+
+    @property
+    def user_agent(self) -> str:
+        from mlradar import __version__
+
+        contact = f"; mailto:{self.contact_email}" if self.contact_email else ""
+        return f"mlradar/{__version__} (+https://github.com/mlradar/mlradar{contact})"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,26 @@
+"""Storage: the only package that speaks SQL.
+
+:class:`Storage` is one class over SQLAlchemy Core for both SQLite (the embedded
+default) and PostgreSQL; what differs between them is confined to ``_dialects``.
+It is assembled from one part per domain so that each file reads in one sitting.
+"""
+
+from __future__ import annotations
+
+from mlradar._storage._engine import make_engine, migrate, normalize_url
+from mlradar._storage._items import ItemsStorage
+from mlradar._storage._sources import SourcesStorage
+
+
+class Storage(SourcesStorage, ItemsStorage):
+    """All persistent state of one radar."""
+
+
+def open_storage(url: str) -> Storage:
+    """Open (creating and migrating as needed) the database at ``url``."""
+    engine = make_engine(url)
+    migrate(engine)
+    return Storage(engine)
+
+
+__all__ = ["Storage", "normalize_url", "open_storage"]

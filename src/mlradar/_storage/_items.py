@@ -1,0 +1,298 @@
+"""Items: storing parsed entries idempotently, listing, search and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
+
+from mlradar._model import FetchState, ParsedEntry, StoreCounts
+from mlradar._storage import schema as s
+from mlradar._storage._base import StorageBase, dumps, loads_tuple, utcnow
+from mlradar._storage._dialects import ITEM_WEIGHTS, ITEMS_FTS, PAPER_WEIGHTS, PAPERS_FTS, fts_match
+from mlradar._storage._query import parse_query
+from mlradar.types import Item, SearchHit, Stats
+
+_CHUNK = 500
+
+
+def _entry_values(e: ParsedEntry) -> dict[str, Any]:
+    return {
+        "url": e.url,
+        "link": e.link,
+        "title": e.title,
+        "author": e.author,
+        "summary_html": e.summary_html,
+        "content_html": e.content_html,
+        "text": e.text,
+        "categories": dumps(list(e.categories)) if e.categories else None,
+        "published_at": e.published_at,
+        "updated_at": e.updated_at,
+        "content_hash": e.content_hash,
+    }
+
+
+def _refs(item_id: int, e: ParsedEntry) -> list[dict[str, Any]]:
+    return [{"item_id": item_id, "kind": "arxiv", "ref": a} for a in e.arxiv_ids] + [
+        {"item_id": item_id, "kind": "doi", "ref": d} for d in e.dois
+    ]
+
+
+class ItemsStorage(StorageBase):
+    def store_entries(
+        self, source_id: int, entries: Sequence[ParsedEntry], fetch: FetchState
+    ) -> StoreCounts:
+        """Insert new entries, update changed ones in place, and record the fetch.
+
+        One transaction: a crash leaves either the whole feed stored or none of it.
+        """
+        unique: dict[str, ParsedEntry] = {}
+        for e in entries:
+            unique.setdefault(e.key, e)  # a feed that repeats a guid keeps the first
+        now = fetch.fetched_at
+        with self.begin() as conn:
+            existing: dict[str, tuple[int, str]] = {}
+            keys = list(unique)
+            for i in range(0, len(keys), _CHUNK):
+                rows = conn.execute(
+                    select(s.items.c.key, s.items.c.id, s.items.c.content_hash).where(
+                        s.items.c.source_id == source_id, s.items.c.key.in_(keys[i : i + _CHUNK])
+                    )
+                )
+                existing.update({r.key: (r.id, r.content_hash) for r in rows})
+
+            new = [e for k, e in unique.items() if k not in existing]
+            changed = [
+                (existing[k][0], e)
+                for k, e in unique.items()
+                if k in existing and existing[k][1] != e.content_hash
+            ]
+            refs: list[dict[str, Any]] = []
+            if new:
+                rows = [
+                    {
+                        **_entry_values(e),
+                        "source_id": source_id,
+                        "key": e.key,
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
+                    for e in new
+                ]
+                result = conn.execute(
+                    insert(s.items).returning(s.items.c.id, sort_by_parameter_order=True), rows
+                )
+                for (item_id,), e in zip(result.all(), new, strict=True):
+                    refs += _refs(item_id, e)
+            if changed:
+                conn.execute(
+                    update(s.items).where(s.items.c.id == bindparam("item_id")),
+                    [{**_entry_values(e), "item_id": i, "last_seen_at": now} for i, e in changed],
+                )
+                conn.execute(
+                    delete(s.item_refs).where(s.item_refs.c.item_id.in_([i for i, _ in changed]))
+                )
+                for i, e in changed:
+                    refs += _refs(i, e)
+            if refs:
+                conn.execute(insert(s.item_refs), refs)
+            self._record_fetch(conn, source_id, fetch, len(new))  # type: ignore[attr-defined]
+        return StoreCounts(len(new), len(changed), len(unique) - len(new) - len(changed))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _item_select(self) -> Any:
+        refs = s.item_refs
+        arxiv = (
+            select(func.group_concat(refs.c.ref, " "))
+            .where(refs.c.item_id == s.items.c.id, refs.c.kind == "arxiv")
+            .scalar_subquery()
+            if self.dialect == "sqlite"
+            else select(func.string_agg(refs.c.ref, " "))
+            .where(refs.c.item_id == s.items.c.id, refs.c.kind == "arxiv")
+            .scalar_subquery()
+        )
+        name = func.coalesce(s.sources.c.name, s.sources.c.title, s.sources.c.url)
+        return select(
+            s.items,
+            name.label("source_name"),
+            arxiv.label("arxiv_refs"),
+        ).join(s.sources, s.sources.c.id == s.items.c.source_id)
+
+    @staticmethod
+    def _row_to_item(row: Row[Any]) -> Item:
+        return Item(
+            id=row.id,
+            source_id=row.source_id,
+            source_name=row.source_name,
+            key=row.key,
+            url=row.url,
+            title=row.title,
+            author=row.author,
+            published_at=row.published_at,
+            updated_at=row.updated_at,
+            first_seen_at=row.first_seen_at,
+            summary_html=row.summary_html,
+            content_html=row.content_html,
+            categories=loads_tuple(row.categories),
+            arxiv_ids=tuple(sorted(row.arxiv_refs.split())) if row.arxiv_refs else (),
+        )
+
+    def list_items(
+        self,
+        *,
+        limit: int = 20,
+        source_id: int | None = None,
+        since: datetime | None = None,
+        arxiv_id: str | None = None,
+    ) -> list[Item]:
+        when = func.coalesce(s.items.c.published_at, s.items.c.first_seen_at)
+        query = self._item_select().order_by(when.desc(), s.items.c.id.desc()).limit(limit)
+        if source_id is not None:
+            query = query.where(s.items.c.source_id == source_id)
+        if since is not None:
+            query = query.where(when >= since)
+        if arxiv_id is not None:
+            mentions = select(s.item_refs.c.item_id).where(
+                s.item_refs.c.kind == "arxiv", s.item_refs.c.ref == arxiv_id
+            )
+            query = query.where(s.items.c.id.in_(mentions))
+        with self.read() as conn:
+            return [self._row_to_item(r) for r in conn.execute(query)]
+
+    def get_item(self, item_id: int) -> Item | None:
+        with self.read() as conn:
+            row = conn.execute(self._item_select().where(s.items.c.id == item_id)).first()
+        return None if row is None else self._row_to_item(row)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        query_text: str,
+        *,
+        limit: int = 20,
+        source_ids: Sequence[int] | None = None,
+        since: datetime | None = None,
+        kinds: Sequence[Literal["item", "paper"]] = ("item", "paper"),
+    ) -> list[SearchHit]:
+        """Full-text search over items and papers, best first.
+
+        Scores of the two kinds come from the same ranking function with the same
+        column weights, so merging them by score is meaningful.
+        """
+        query = parse_query(query_text)
+        hits: list[SearchHit] = []
+        if "item" in kinds:
+            hits += self._search_items(query, limit, source_ids, since)
+        if "paper" in kinds and source_ids is None:
+            hits += self._search_papers(query, limit, since)
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:limit]
+
+    def _search_items(
+        self, query: Any, limit: int, source_ids: Sequence[int] | None, since: datetime | None
+    ) -> list[SearchHit]:
+        m = fts_match(self.dialect, ITEMS_FTS, query, ITEM_WEIGHTS)
+        where = [m.where]
+        params: dict[str, Any] = dict(m.params, limit=limit)
+        if source_ids is not None:
+            where.append("t.source_id IN :source_ids")
+            params["source_ids"] = list(source_ids)
+        if since is not None:
+            where.append("coalesce(t.published_at, t.first_seen_at) >= :since")
+            params["since"] = s.UTCDateTime().process_bind_param(since, None)  # type: ignore[arg-type]
+        sql = text(
+            f"SELECT t.id, t.title, t.url, t.published_at, t.first_seen_at, "
+            f"coalesce(src.name, src.title, src.url) AS source_name, "
+            f"{m.score} AS score, {m.snippet} AS snippet "
+            f"FROM items AS t {m.join} JOIN sources AS src ON src.id = t.source_id "
+            f"WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT :limit"
+        )
+        if source_ids is not None:
+            sql = sql.bindparams(bindparam("source_ids", expanding=True))
+        conv = s.UTCDateTime()
+        with self.read() as conn:
+            rows = conn.execute(sql, params).all()
+        return [
+            SearchHit(
+                kind="item",
+                ref=str(r.id),
+                title=r.title,
+                url=r.url,
+                snippet=r.snippet or "",
+                score=float(r.score),
+                source_name=r.source_name,
+                date=conv.process_result_value(r.published_at or r.first_seen_at, None),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    def _search_papers(self, query: Any, limit: int, since: datetime | None) -> list[SearchHit]:
+        m = fts_match(self.dialect, PAPERS_FTS, query, PAPER_WEIGHTS)
+        where = [m.where]
+        params: dict[str, Any] = dict(m.params, limit=limit)
+        if since is not None:
+            where.append("t.first_version_at >= :since")
+            params["since"] = since.date()
+        sql = text(
+            f"SELECT t.arxiv_id, t.title, t.first_version_at, {m.score} AS score, "
+            f"{m.snippet} AS snippet FROM papers AS t {m.join} "
+            f"WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT :limit"
+        )
+        with self.read() as conn:
+            rows = conn.execute(sql, params).all()
+        out = []
+        for r in rows:
+            day = r.first_version_at
+            if isinstance(day, str):
+                day = datetime.fromisoformat(day)
+            out.append(
+                SearchHit(
+                    kind="paper",
+                    ref=r.arxiv_id,
+                    title=r.title,
+                    url=f"https://arxiv.org/abs/{r.arxiv_id}",
+                    snippet=r.snippet or "",
+                    score=float(r.score),
+                    source_name="arXiv",
+                    date=None
+                    if day is None
+                    else datetime(day.year, day.month, day.day, tzinfo=UTC),
+                )
+            )
+        return out
+
+    # -- counts ----------------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        with self.read() as conn:
+
+            def count(q: Any) -> int:
+                return int(conn.execute(q).scalar_one())
+
+            return Stats(
+                sources=count(select(func.count()).select_from(s.sources)),
+                items=count(select(func.count()).select_from(s.items)),
+                papers=count(select(func.count()).select_from(s.papers)),
+                tags=count(
+                    select(func.count()).select_from(
+                        select(s.user_tags.c.tag).union(select(s.source_tags.c.tag)).subquery()
+                    )
+                ),
+                items_linked_to_papers=count(
+                    select(func.count(func.distinct(s.item_refs.c.item_id))).where(
+                        s.item_refs.c.kind == "arxiv"
+                    )
+                ),
+                failing_sources=count(
+                    select(func.count())
+                    .select_from(s.sources)
+                    .where(s.sources.c.consecutive_errors > 0)
+                ),
+            )
+
+
+__all__ = ["ItemsStorage", "utcnow"]

@@ -1,0 +1,97 @@
+"""The search query language, parsed once and rendered per database.
+
+Syntax, as on a web search box: words must all match; ``"a phrase"`` matches in order;
+``OR`` between two terms matches either; ``-word`` excludes; ``word*`` matches a prefix.
+Anything else is taken literally, so no user input can produce an SQL or FTS syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mlradar.exceptions import SearchQueryError
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?(\*?)|(\S+)')
+_WORDLIKE = re.compile(r"\w", re.UNICODE)
+MAX_TERMS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    phrase: bool = False
+    prefix: bool = False
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Positive clauses are ANDed; the terms inside one clause are ORed."""
+
+    clauses: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...] = ()
+
+    def to_websearch(self) -> str:
+        def render(t: Term) -> str:
+            return f'"{t.text}"' if t.phrase else t.text
+
+        parts = [" OR ".join(render(t) for t in clause) for clause in self.clauses]
+        parts += [f"-{render(t)}" for t in self.excluded]
+        return " ".join(parts)
+
+
+def parse_query(text: str) -> Query:
+    """Parse a user's query.  Raises SearchQueryError when nothing searchable is left."""
+    terms: list[Term | None] = []  # None marks an OR between the neighbours
+    for m in _TOKEN.finditer(text):
+        neg, phrase, star, word = m.groups()
+        if word is not None:
+            if word == "OR":
+                terms.append(None)
+                continue
+            negated = word.startswith("-") and len(word) > 1
+            word = word[1:] if negated else word
+            prefix = word.endswith("*") and len(word) > 1
+            word = word.rstrip("*")
+            if _WORDLIKE.search(word):
+                terms.append(Term(word, negated=negated, prefix=prefix))
+        elif phrase is not None and _WORDLIKE.search(phrase):
+            terms.append(Term(" ".join(phrase.split()), True, bool(star), bool(neg)))
+
+    clauses: list[list[Term]] = []
+    excluded: list[Term] = []
+    join_next = False
+    for term in terms:
+        if term is None:
+            join_next = bool(clauses)
+            continue
+        if term.negated:
+            excluded.append(term)
+        elif join_next:
+            clauses[-1].append(term)
+        else:
+            clauses.append([term])
+        join_next = False
+    if not clauses:
+        raise SearchQueryError(f"nothing to search for in {text!r}: give at least one word")
+    if sum(len(c) for c in clauses) + len(excluded) > MAX_TERMS:
+        raise SearchQueryError(f"too many search terms (at most {MAX_TERMS})")
+    return Query(tuple(tuple(c) for c in clauses), tuple(excluded))
+
+
+def _fts5_term(t: Term) -> str:
+    quoted = '"' + t.text.replace('"', '""') + '"'
+    return quoted + ("*" if t.prefix else "")
+
+
+def to_fts5(query: Query) -> str:
+    """Render for SQLite FTS5: every term is a quoted string, so no FTS operator leaks in."""
+    groups = []
+    for clause in query.clauses:
+        rendered = " OR ".join(_fts5_term(t) for t in clause)
+        groups.append(f"({rendered})" if len(clause) > 1 else rendered)
+    expr = " AND ".join(groups)
+    for t in query.excluded:
+        expr = f"({expr}) NOT {_fts5_term(t)}"
+    return expr

@@ -1,0 +1,260 @@
+"""The one schema, as SQLAlchemy Core tables.
+
+Alembic migrations under ``migrations/`` create and change it; a test checks that a
+migrated database matches these tables, so the two cannot drift apart.  Full-text
+search lives in dialect-specific structures (FTS5 tables in SQLite, tsvector columns in
+PostgreSQL) described in :mod:`._dialects`, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=naming_convention)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC.
+
+    SQLite has no time zones, and comparing mixed naive/aware values is a bug magnet.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware values")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+def _fk(target: str) -> ForeignKey:
+    return ForeignKey(target, ondelete="CASCADE")
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", Text),
+    Column("title", Text),
+    Column("home_url", Text),
+    Column("added_at", UTCDateTime, nullable=False),
+    # Connector-specific settings (an arXiv query, a subreddit's sort), as JSON text.
+    Column("config", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_fetched_at", UTCDateTime),
+    Column("last_status", Integer),
+    Column("consecutive_errors", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_due_at", UTCDateTime),
+    Column("last_new_at", UTCDateTime),
+)
+
+source_tags = Table(
+    "source_tags",
+    metadata,
+    Column("source_id", Integer, _fk("sources.id"), primary_key=True),
+    Column("tag", String(200), primary_key=True),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, _fk("sources.id"), nullable=False),
+    # Stable identity within the source: "id:<guid>", "url:<canonical link>" or "hash:<sha>".
+    Column("key", Text, nullable=False),
+    Column("url", Text),
+    Column("link", Text),
+    Column("title", Text),
+    Column("author", Text),
+    Column("summary_html", Text),
+    Column("content_html", Text),
+    # Plain text of the content, for full-text search and ranking.
+    Column("text", Text),
+    Column("categories", Text),
+    Column("published_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("source_id", "key"),
+    Index("ix_items_url", "url"),
+    Index("ix_items_published_at", "published_at"),
+    Index("ix_items_first_seen_at", "first_seen_at"),
+)
+
+# What an item names: arXiv ids and DOIs.  This is how the same paper joins across sources.
+item_refs = Table(
+    "item_refs",
+    metadata,
+    Column("item_id", Integer, _fk("items.id"), primary_key=True),
+    Column("kind", String(10), primary_key=True),
+    Column("ref", Text, primary_key=True),
+    Index("ix_item_refs_kind_ref", "kind", "ref"),
+)
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("arxiv_id", String(40), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    # JSON list of author names, in order.
+    Column("authors", Text, nullable=False),
+    # Space-separated, primary category first.
+    Column("categories", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("comments", Text),
+    Column("journal_ref", Text),
+    Column("doi", Text),
+    Column("report_no", Text),
+    Column("license", Text),
+    Column("submitter", Text),
+    # JSON list of [version number, ISO datetime or null].
+    Column("versions", Text, nullable=False),
+    Column("first_version_at", Date),
+    Column("updated_at", Date),
+    Column("content_hash", String(64), nullable=False),
+    Column("stored_at", UTCDateTime, nullable=False),
+    Index("ix_papers_first_version_at", "first_version_at"),
+    Index("ix_papers_doi", "doi"),
+)
+
+user_tags = Table(
+    "user_tags",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("tag", String(200), primary_key=True),
+    # "paper" (ref is an arXiv id) or "item" (ref is an item id as text).
+    Column("kind", String(10), primary_key=True),
+    Column("ref", String(200), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+user_reactions = Table(
+    "user_reactions",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("kind", String(10), primary_key=True),
+    Column("ref", String(200), primary_key=True),
+    # "like" or "dismiss": one reaction per thing, the last one wins.
+    Column("reaction", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+user_reads = Table(
+    "user_reads",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("kind", String(10), primary_key=True),
+    Column("ref", String(200), primary_key=True),
+    Column("read_at", UTCDateTime, nullable=False),
+)
+
+user_state = Table(
+    "user_state",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Global resumable state: OAI-PMH resumption tokens, import checkpoints.
+state = Table(
+    "state",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+catalog_entries = Table(
+    "catalog_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("slug", String(200), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("feed_url", Text),
+    # JSON list of topic names.
+    Column("topics", Text, nullable=False),
+    Column("level", String(20)),
+    Column("description", Text),
+    Column("builtin", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+catalog_origins = Table(
+    "catalog_origins",
+    metadata,
+    Column("entry_id", Integer, _fk("catalog_entries.id"), primary_key=True),
+    Column("origin", Text, primary_key=True),
+    Column("heading_path", Text),
+)
+
+link_checks = Table(
+    "link_checks",
+    metadata,
+    Column("entry_id", Integer, _fk("catalog_entries.id"), primary_key=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+    # "ok", "moved", "gone" or "unreachable".
+    Column("status", String(20), nullable=False),
+    Column("http_status", Integer),
+    Column("new_url", Text),
+    Column("error", Text),
+)
+
+path_progress = Table(
+    "path_progress",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("entry_id", Integer, _fk("catalog_entries.id"), primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
+)
