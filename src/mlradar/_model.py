@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from mlradar.types import Paper
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedEntry:
@@ -57,3 +59,20 @@ class FetchState:
     last_modified: str | None = None
     title: str | None = None
     home_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFetch:
+    """What a connector (a source kind other than plain feeds) hands back to the updater.
+
+    ``feed`` is None when the source answered "not modified".  ``papers`` are arXiv
+    records to upsert alongside the entries (a listing source knows full metadata).
+    """
+
+    feed: ParsedFeed | None
+    papers: tuple[Paper, ...] = ()
+    status: int | None = 200
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after: float | None = None
+    max_age: float | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlradar._storage._query import Query, to_fts5
+from mlradar._storage._query import Query, to_fts5, to_tsquery
 
 # Title outweighs authors, which outweigh body text.
 ITEM_WEIGHTS = (10.0, 3.0, 1.0)
@@ -121,15 +121,14 @@ def fts_match(dialect: str, spec: FtsSpec, query: Query, weights: tuple[float, .
     text_col = spec.columns[-1]
     return FtsMatch(
         join="",
-        where="t.search_vector @@ websearch_to_tsquery('english', :q)",
+        where="t.search_vector @@ to_tsquery('english', :q)",
         score=(
-            f"ts_rank_cd('{{0.0, {wc}, {wb}, {wa}}}', t.search_vector, "
-            "websearch_to_tsquery('english', :q))"
+            f"ts_rank_cd('{{0.0, {wc}, {wb}, {wa}}}', t.search_vector, to_tsquery('english', :q))"
         ),
         snippet=(
             f"ts_headline('english', coalesce(t.{text_col}, ''), "
-            "websearch_to_tsquery('english', :q), "
+            "to_tsquery('english', :q), "
             "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1')"
         ),
-        params={"q": query.to_websearch()},
+        params={"q": to_tsquery(query)},
     )

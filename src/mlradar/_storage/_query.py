@@ -14,6 +14,7 @@ from mlradar.exceptions import SearchQueryError
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?(\*?)|(\S+)')
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
+_WORDS = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
 
 
@@ -31,14 +32,6 @@ class Query:
 
     clauses: tuple[tuple[Term, ...], ...]
     excluded: tuple[Term, ...] = ()
-
-    def to_websearch(self) -> str:
-        def render(t: Term) -> str:
-            return f'"{t.text}"' if t.phrase else t.text
-
-        parts = [" OR ".join(render(t) for t in clause) for clause in self.clauses]
-        parts += [f"-{render(t)}" for t in self.excluded]
-        return " ".join(parts)
 
 
 def parse_query(text: str) -> Query:
@@ -94,4 +87,22 @@ def to_fts5(query: Query) -> str:
     expr = " AND ".join(groups)
     for t in query.excluded:
         expr = f"({expr}) NOT {_fts5_term(t)}"
+    return expr
+
+
+def _tsquery_term(t: Term) -> str:
+    # Only word characters reach to_tsquery, so its operators cannot be injected.
+    words = _WORDS.findall(t.text)
+    rendered = " <-> ".join(words)
+    if t.prefix:
+        rendered += ":*"
+    return f"({rendered})" if len(words) > 1 else rendered
+
+
+def to_tsquery(query: Query) -> str:
+    """Render for PostgreSQL ``to_tsquery``: phrases use ``<->``, prefixes ``:*``."""
+    groups = [" | ".join(_tsquery_term(t) for t in clause) for clause in query.clauses]
+    expr = " & ".join(f"({g})" for g in groups)
+    for t in query.excluded:
+        expr += f" & !{_tsquery_term(t)}"
     return expr

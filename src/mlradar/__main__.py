@@ -1,0 +1,3 @@
+from mlradar.cli import main
+
+main()

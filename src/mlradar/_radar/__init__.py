@@ -1,0 +1,34 @@
+"""The Radar facade: one object that the CLI, the REST API and the web app all call.
+
+It is assembled from one mixin per domain (sources and updates, search, ...), all
+sharing :class:`RadarBase`'s storage and settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlradar._config import Settings, load_settings
+from mlradar._radar._base import RadarBase
+from mlradar._radar._feeds import FeedsMixin
+from mlradar._storage import open_storage
+
+
+class Radar(FeedsMixin, RadarBase):
+    """A radar over one database.  Create it with :func:`make_radar`."""
+
+
+def make_radar(database_url: str | None = None, **settings: Any) -> Radar:
+    """Open the radar stored at ``database_url`` (created and migrated as needed).
+
+    With no URL, the setting ``database_url`` is used: ``MLRADAR_DATABASE_URL``, the config
+    file, else SQLite in the user's data directory.  Keyword arguments override settings,
+    e.g. ``make_radar(url, allow_private_networks=True)``.
+    """
+    if database_url is not None:
+        settings["database_url"] = database_url
+    resolved: Settings = load_settings(**settings)
+    return Radar(open_storage(resolved.database_url), resolved)
+
+
+__all__ = ["Radar", "make_radar"]

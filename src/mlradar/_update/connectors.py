@@ -1,0 +1,11 @@
+"""The registry of source kinds other than plain feeds."""
+
+from __future__ import annotations
+
+from mlradar._update.pipeline import Connector
+
+
+def default_connectors() -> dict[str, Connector]:
+    from mlradar._arxiv.listing import ArxivConnector
+
+    return {"arxiv": ArxivConnector()}

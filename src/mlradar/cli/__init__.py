@@ -1,0 +1,57 @@
+"""The ``mlradar`` command line: a thin adapter over :class:`mlradar.Radar`.
+
+Each command group lives in its own module with a ``register(app)`` function.  Errors
+the library raises on purpose (:class:`~mlradar.exceptions.RadarError`) become a
+one-line message and exit code 1; an interrupt keeps what was finished and exits 130.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mlradar.cli import browse, sources
+from mlradar.cli._common import CliState, err_console
+from mlradar.exceptions import RadarError
+
+app = typer.Typer(
+    name="mlradar",
+    help="A self-hosted radar for machine-learning research: feeds, arXiv, search, ranking.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        metavar="URL",
+        help="Database URL or SQLite path (default: $MLRADAR_DATABASE_URL, the config file, "
+        "else SQLite in the user data directory).",
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="Whose library, tags and progress to use (default: 'default')."
+    ),
+) -> None:
+    ctx.obj = CliState(db, user)
+
+
+for module in (sources, browse):
+    module.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except RadarError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: everything finished so far is kept; run again to resume")
+        sys.exit(130)

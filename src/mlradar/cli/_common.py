@@ -1,0 +1,94 @@
+"""What every CLI command shares: opening the radar, JSON output, error handling."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from mlradar._radar import Radar
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+class CliState:
+    """The global options, kept on the click context."""
+
+    def __init__(self, db: str | None, user: str | None) -> None:
+        self.db = db
+        self.user = user
+        self._radar: Radar | None = None
+
+    def radar(self) -> Radar:
+        if self._radar is None:
+            # Imported here so that `--help` stays fast.
+            from mlradar._radar import make_radar
+
+            overrides: dict[str, Any] = {}
+            if self.user:
+                overrides["user"] = self.user
+            self._radar = make_radar(self.db, **overrides)
+        return self._radar
+
+
+def radar(ctx: typer.Context) -> Radar:
+    state = ctx.find_root().obj
+    assert isinstance(state, CliState)
+    return state.radar()
+
+
+def _default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Records (frozen dataclasses) to plain JSON types, recursively."""
+    return json.loads(json.dumps(value, default=_default))
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False, indent=2) + "\n")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """``2025-06-01``, an ISO datetime, or a span back from now: ``36h``, ``7d``, ``2w``."""
+    if value is None:
+        return None
+    from datetime import UTC, timedelta
+
+    from mlradar.exceptions import InvalidInputError
+
+    text = value.strip().lower()
+    units = {"h": "hours", "d": "days", "w": "weeks"}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"not a date: {value!r} (use YYYY-MM-DD, an ISO datetime, or 36h / 7d / 2w)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
