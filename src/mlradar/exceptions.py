@@ -59,11 +59,23 @@ class SourceExistsError(SourceError, InvalidInputError):
 
 
 class FetchError(SourceError):
-    """Fetching a URL failed: network error, timeout, HTTP error status, too large."""
+    """Fetching a URL failed: network error, timeout, HTTP error status, too large.
 
-    def __init__(self, url: str, message: str = "", *, status: int | None = None) -> None:
+    ``retry_after`` (seconds) is set when the server said when to come back (Retry-After),
+    so the scheduler can honour it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        message: str = "",
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(url, message)
         self.status = status
+        self.retry_after = retry_after
 
 
 class UnsafeURLError(FetchError, InvalidInputError):

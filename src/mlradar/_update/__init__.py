@@ -1,0 +1,1 @@
+"""Updating sources: the fetch-parse-store pipeline and the scheduling decisions."""
