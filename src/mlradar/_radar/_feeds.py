@@ -50,16 +50,19 @@ class FeedsMixin(RadarBase):
         feed_url, title, home_url = (
             asyncio.run(self._resolve_feed(url)) if discover else (url, None, None)
         )
-        self._check_not_subscribed(feed_url)
+        canonical = canonicalize_url(feed_url)
+        existing = self._storage.find_source(canonical)
+        if existing is not None:
+            raise SourceExistsError(feed_url, f"already subscribed as source {existing.id}")
         return self._storage.add_source(
-            feed_url, "feed", name=name, title=title, home_url=home_url, tags=tags
+            feed_url,
+            "feed",
+            name=name,
+            title=title,
+            home_url=home_url,
+            tags=tags,
+            canonical_url=canonical,
         )
-
-    def _check_not_subscribed(self, url: str) -> None:
-        canonical = canonicalize_url(url)
-        for existing in self._storage.list_sources():
-            if existing.kind == "feed" and canonicalize_url(existing.url) == canonical:
-                raise SourceExistsError(url, f"already subscribed as source {existing.id}")
 
     async def _resolve_feed(self, url: str) -> tuple[str, str | None, str | None]:
         """The feed URL behind ``url``, with the feed's title and home page."""

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from mlradar._identity.urls import canonical_url_or_none
 from mlradar._model import FetchState
 from mlradar._storage import schema as s
 from mlradar._storage._base import StorageBase, utcnow
@@ -52,12 +53,16 @@ class SourcesStorage(StorageBase):
         home_url: str | None = None,
         tags: Iterable[str] = (),
         config: dict[str, Any] | None = None,
+        canonical_url: str | None = None,
     ) -> Source:
+        if canonical_url is None and kind == "feed":
+            canonical_url = canonical_url_or_none(url)
         try:
             with self.begin() as conn:
                 result = conn.execute(
                     insert(s.sources).values(
                         url=url,
+                        canonical_url=canonical_url,
                         kind=kind,
                         name=name,
                         title=title,
@@ -121,6 +126,18 @@ class SourcesStorage(StorageBase):
             rows = conn.execute(query).all()
             tags = self._tags_for(conn, [r.id for r in rows])
         return [_row_to_source(r, tags[r.id], r.item_count) for r in rows]
+
+    def find_source(self, canonical_url: str) -> Source | None:
+        """The source stored under this canonical URL (or with it as its URL), if any."""
+        with self.read() as conn:
+            found = conn.execute(
+                select(s.sources.c.id).where(
+                    or_(
+                        s.sources.c.canonical_url == canonical_url, s.sources.c.url == canonical_url
+                    )
+                )
+            ).first()
+        return None if found is None else self.get_source(found.id)
 
     def source_config(self, source_id: int) -> dict[str, Any]:
         with self.read() as conn:
