@@ -901,3 +901,28 @@ def test_address_problem(address: str, problem: str | None) -> None:
     import ipaddress
 
     assert address_problem(ipaddress.ip_address(address)) == problem
+
+
+def test_304s_keep_the_connection_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm update is mostly 304s: each must not cost a new connection."""
+    import socket
+
+    from tests.feedserver import serving
+
+    connects = []
+    real_connect = socket.socket.connect
+
+    def counting_connect(self: socket.socket, *args: Any) -> Any:
+        connects.append(args)
+        return real_connect(self, *args)
+
+    monkeypatch.setattr(socket.socket, "connect", counting_connect)
+
+    async def run(base: str) -> list[int]:
+        async with Fetcher(Settings(allow_private_networks=True)) as f:
+            first = await f.get(base + "/feed")
+            return [(await f.get(base + "/feed", etag=first.etag)).status for _ in range(5)]
+
+    with serving(lambda s: s.add("/feed", b"<rss/>" * 100)) as server:
+        assert asyncio.run(run(server.base)) == [304] * 5
+    assert len(connects) == 1

@@ -397,6 +397,13 @@ class Fetcher:
                 message += f" (retry after {retry_after:.0f} s)"
             raise _error(start, url, message, status=status, retry_after=retry_after)
         if response.request.method == "HEAD" or status in (204, 304):
+            # Drain the (empty) body: closing an unread stream makes httpcore drop the
+            # connection, and a warm update is mostly 304s on kept-alive connections.
+            drained = 0
+            async for raw in response.aiter_raw():
+                drained += len(raw)
+                if drained > 65536:
+                    break
             return _Hop(response, b"")
         return _Hop(response, await self._read_body(start, url, response))
 
