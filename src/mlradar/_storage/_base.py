@@ -67,7 +67,7 @@ class StorageBase:
         if row is not None:
             return int(row.id)
         result = conn.execute(insert(s.users).values(name=name, created_at=utcnow()))
-        return int(result.inserted_primary_key[0])
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     # -- global key/value state ----------------------------------------------------------------
 

@@ -56,12 +56,12 @@ class ItemsStorage(StorageBase):
             existing: dict[str, tuple[int, str]] = {}
             keys = list(unique)
             for i in range(0, len(keys), _CHUNK):
-                rows = conn.execute(
+                found = conn.execute(
                     select(s.items.c.key, s.items.c.id, s.items.c.content_hash).where(
                         s.items.c.source_id == source_id, s.items.c.key.in_(keys[i : i + _CHUNK])
                     )
                 )
-                existing.update({r.key: (r.id, r.content_hash) for r in rows})
+                existing.update({r.key: (r.id, r.content_hash) for r in found})
 
             new = [e for k, e in unique.items() if k not in existing]
             changed = [

@@ -72,7 +72,7 @@ class SourcesStorage(StorageBase):
                         consecutive_errors=0,
                     )
                 )
-                source_id = int(result.inserted_primary_key[0])
+                source_id = int(result.inserted_primary_key[0])  # type: ignore[index]
                 tag_rows = [{"source_id": source_id, "tag": t} for t in sorted(set(tags))]
                 if tag_rows:
                     conn.execute(insert(s.source_tags), tag_rows)

@@ -58,6 +58,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
 
 
@@ -78,6 +79,8 @@ sources = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("url", Text, nullable=False, unique=True),
+    # The canonical form of url (for feeds), to spot the same feed under another spelling.
+    Column("canonical_url", Text, index=True),
     Column("kind", String(20), nullable=False),
     Column("name", Text),
     Column("title", Text),
@@ -229,6 +232,22 @@ catalog_entries = Table(
     Column("description", Text),
     Column("builtin", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Why the built-in catalog knows the resource is gone (None while it is not).
+    Column("retired", Text),
+    # Curated order (built-in entries); learning paths keep it within a stage.
+    Column("position", Integer),
+)
+
+# Every address an entry is known under, folded by the catalog's match key (scheme, "www."
+# and trailing slash aside): its URL, old homes that lists still name, a new home found by a
+# link check.  An import looks entries up here.
+catalog_keys = Table(
+    "catalog_keys",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("entry_id", Integer, _fk("catalog_entries.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Index("ix_catalog_keys_entry_id", "entry_id"),
 )
 
 catalog_origins = Table(
@@ -257,4 +276,25 @@ path_progress = Table(
     Column("user_id", Integer, _fk("users.id"), primary_key=True),
     Column("entry_id", Integer, _fk("catalog_entries.id"), primary_key=True),
     Column("done_at", UTCDateTime, nullable=False),
+)
+
+# What an OPML import said about a feed in one folder ("" for the top level): its outline's
+# attributes (JSON list of [name, value], in order) and its position in the document, so
+# that export writes the file back as it was.
+source_outlines = Table(
+    "source_outlines",
+    metadata,
+    Column("source_id", Integer, _fk("sources.id"), primary_key=True),
+    Column("folder", Text, primary_key=True),
+    Column("attrs", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+# The same for OPML folders, keyed by their path (the tag their feeds carry).
+opml_folders = Table(
+    "opml_folders",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("attrs", Text, nullable=False),
+    Column("position", Integer, nullable=False),
 )

@@ -19,6 +19,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -105,21 +106,21 @@ class Updater:
             last_modified=source.state.last_modified,
             accept=FEED_ACCEPT,
         )
-        common = {
-            "status": resp.status,
-            "etag": resp.etag,
-            "last_modified": resp.last_modified,
-            "retry_after": resp.retry_after,
-            "max_age": resp.max_age,
-        }
-        if resp.not_modified:
-            return SourceFetch(feed=None, **common)
-        feed = await self._parse(resp.content, resp.url, resp.content_type)
-        return SourceFetch(feed=feed, **common)
+        feed = None
+        if not resp.not_modified:
+            feed = await self._parse(resp.content, resp.url, resp.content_type)
+        return SourceFetch(
+            feed=feed,
+            status=resp.status,
+            etag=resp.etag,
+            last_modified=resp.last_modified,
+            retry_after=resp.retry_after,
+            max_age=resp.max_age,
+        )
 
     async def _update_one(self, source: Source, fetcher: Fetcher) -> SourceUpdate:
         started = utcnow()
-        base = {"source_id": source.id, "url": source.url, "name": source.display_name}
+        base = SourceUpdate(source.id, source.url, source.display_name)
         try:
             if source.kind == "feed":
                 fetched = await self._fetch_feed(source, fetcher)
@@ -137,7 +138,7 @@ class Updater:
             due = self._schedule(started, errors, SourceFetch(None, retry_after=retry_after))
             message = _message(exc)
             self._storage.record_fetch(source.id, FetchState(started, status, message, due))
-            return SourceUpdate(**base, error=message)
+            return replace(base, error=message)
 
         state = FetchState(
             fetched_at=started,
@@ -150,14 +151,12 @@ class Updater:
             home_url=fetched.feed.home_url if fetched.feed else None,
         )
         if fetched.papers:
-            self._storage.upsert_papers(fetched.papers)  # type: ignore[attr-defined]
+            self._storage.upsert_papers(fetched.papers)
         if fetched.feed is None:
             self._storage.record_fetch(source.id, state)
-            return SourceUpdate(**base, not_modified=True)
+            return replace(base, not_modified=True)
         counts: StoreCounts = self._storage.store_entries(source.id, fetched.feed.entries, state)
-        return SourceUpdate(
-            **base, new=counts.new, updated=counts.updated, unchanged=counts.unchanged
-        )
+        return replace(base, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)
 
     async def run(self, sources: Sequence[Source]) -> list[SourceUpdate]:
         policies: dict[str, HostPolicy] = {}
