@@ -87,10 +87,12 @@ def register(app: typer.Typer) -> None:
         """The main job: create the database if needed, update every due source, show the newest."""
         r = radar(ctx)
         if not r.sources():
+            # A first run with nothing followed would show nothing: start from the catalog.
+            init = r.init_profile("researcher")
             console.print(
-                "no sources yet: add one with [bold]mlradar sources add URL[/bold] "
-                "(a feed or a blog's home page)"
+                f"first run: following the {len(init.subscribed)} sources of the 'researcher' "
+                "profile from the built-in catalog ([bold]mlradar sources list[/bold]; "
+                "other profiles: [bold]mlradar init --profile beginner|news[/bold])"
             )
-        else:
-            print_summary(run_update(ctx, None, False, False))
+        print_summary(run_update(ctx, None, False, False))
         _print_items(r.items(limit=limit))

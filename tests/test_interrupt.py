@@ -1,0 +1,60 @@
+"""An update interrupted with Ctrl-C keeps what it finished; the next run completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlradar import make_radar
+from tests.feedserver import serving
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>F{n}</title>
+<link>http://example.org/{n}</link>{items}</channel></rss>"""
+ITEM = "<item><title>P{n}.{i}</title><guid>g{n}.{i}</guid><description>x</description></item>"
+
+
+@pytest.mark.slow
+def test_interrupted_update_resumes_without_duplicates(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'radar.sqlite'}"
+    env = {**os.environ, "MLRADAR_ALLOW_PRIVATE_NETWORKS": "1", "MLRADAR_DATABASE_URL": db}
+    with serving() as server:
+        with make_radar(db, allow_private_networks=True) as radar:
+            for n in range(30):
+                items = "".join(ITEM.format(n=n, i=i) for i in range(5))
+                url = server.add(f"/{n}.xml", RSS.format(n=n, items=items), delay=0.5)
+                radar.add_source(url, discover=False)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlradar", "update"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with make_radar(db) as radar:
+                if radar.stats().items >= 20:
+                    break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err
+        with make_radar(db) as radar:
+            partial = radar.stats().items
+        assert 0 < partial < 150
+
+        rerun = subprocess.run(
+            [sys.executable, "-m", "mlradar", "update"], env=env, capture_output=True, text=True
+        )
+        assert rerun.returncode == 0, rerun.stderr
+    with make_radar(db) as radar:
+        assert radar.stats().items == 150
+        titles = [i.title for i in radar.items(limit=1000)]
+        assert len(titles) == len(set(titles)) == 150
