@@ -80,10 +80,10 @@ class FeedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self.do_GET(head=True)
 
-            def do_GET(self, head: bool = False) -> None:  # noqa: N802
+            def do_GET(self, head: bool = False) -> None:
                 with server._lock:
                     server.requests.append(Seen(self.path, dict(self.headers.items())))
                 route = server.routes.get(self.path)
@@ -91,7 +91,7 @@ class FeedServer:
                     return self._send(404, b"not found", "text/plain", {}, head)
                 if route.delay:
                     time.sleep(route.delay)
-                etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'  # noqa: S324
+                etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
                 extra = dict(route.headers)
                 if route.conditional and route.status == 200:
                     extra.setdefault("ETag", etag)
@@ -104,7 +104,12 @@ class FeedServer:
                 return self._send(route.status, route.body, route.content_type, extra, head)
 
             def _send(
-                self, status: int, body: bytes, ctype: str | None, headers: dict[str, str], head: bool
+                self,
+                status: int,
+                body: bytes,
+                ctype: str | None,
+                headers: dict[str, str],
+                head: bool,
             ) -> None:
                 if server.gzip and body and "gzip" in self.headers.get("Accept-Encoding", ""):
                     body = gzip.compress(body, compresslevel=1)

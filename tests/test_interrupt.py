@@ -55,6 +55,7 @@ def test_interrupted_update_resumes_without_duplicates(tmp_path: Path) -> None:
         )
         assert rerun.returncode == 0, rerun.stderr
     with make_radar(db) as radar:
-        assert radar.stats().items == 150
+        errors = [(s.url, s.state.last_error) for s in radar.sources() if s.state.last_error]
+        assert radar.stats().items == 150, (errors, rerun.stdout[-2000:])
         titles = [i.title for i in radar.items(limit=1000)]
         assert len(titles) == len(set(titles)) == 150

@@ -97,6 +97,7 @@ class Paper:
     doi: str | None = None
     license: str | None = None
     submitter: str | None = None
+    report_no: str | None = None
 
     @property
     def primary_category(self) -> str | None:
@@ -179,3 +180,283 @@ class Stats:
     tags: int
     items_linked_to_papers: int
     failing_sources: int
+
+
+# -- the catalog of learning resources ------------------------------------------------------
+
+#: What a catalog entry is.  ``article`` is one page (a blog post, a tutorial), ``list`` a
+#: curated list (an awesome-list), ``event`` a conference, summer school or meetup; a
+#: YouTube channel is a ``video`` with a feed.
+CatalogKind = Literal[
+    "blog",
+    "newsletter",
+    "forum",
+    "course",
+    "book",
+    "video",
+    "playlist",
+    "paper",
+    "tool",
+    "podcast",
+    "person",
+    "article",
+    "list",
+    "event",
+]
+#: Who an entry suits: beginners, grad students (``intermediate``) or researchers (``advanced``).
+Level = Literal["beginner", "intermediate", "advanced"]
+#: The health of a catalog link: ``moved`` carries the new URL.
+LinkState = Literal["ok", "moved", "gone", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """The latest health check of one catalog URL."""
+
+    status: LinkState
+    checked_at: datetime
+    http_status: int | None = None
+    new_url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogOrigin:
+    """Where an entry came from: ``builtin`` or the list it was imported from."""
+
+    origin: str
+    heading_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One curated resource: a blog, a course, a book, a paper, a tool, a person..."""
+
+    id: int
+    slug: str
+    """The stable human id, as used by ``mlradar done SLUG``."""
+    name: str
+    url: str
+    kind: CatalogKind
+    topics: tuple[str, ...]
+    level: Level | None
+    description: str | None
+    feed_url: str | None
+    builtin: bool
+    retired: str | None = None
+    """Why the resource is known to be gone (set by the built-in catalog), else None."""
+    aliases: tuple[str, ...] = ()
+    """Other addresses under which lists name this resource (old homes, mirrors)."""
+    origins: tuple[CatalogOrigin, ...] = ()
+    link: LinkStatus | None = None
+
+    @property
+    def status(self) -> LinkState | None:
+        """The best knowledge of the link's health: the latest check, else the catalog's."""
+        if self.link is not None:
+            return self.link.status
+        return "gone" if self.retired else None
+
+    @property
+    def best_url(self) -> str:
+        """Where to send a reader: the new address of a moved resource, else ``url``."""
+        if self.link is not None and self.link.status == "moved" and self.link.new_url:
+            return self.link.new_url
+        return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCheck:
+    """The outcome of checking one entry's URL."""
+
+    slug: str
+    url: str
+    link: LinkStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogImport:
+    """What importing one Markdown list did."""
+
+    origin: str
+    found: int
+    """Distinct resources found in the list."""
+    added: int
+    merged: int
+    """Found entries that were already in the catalog (they gain this origin)."""
+    slugs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlImport:
+    """What importing one OPML file did."""
+
+    feeds: int
+    added: int
+    existing: int
+    folders: int
+    skipped: tuple[str, ...] = ()
+    """One line per outline that was not imported, with the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileInit:
+    """What ``init --profile`` did: the catalog loaded and the sources subscribed."""
+
+    profile: str
+    catalog_entries: int
+    subscribed: tuple[str, ...]
+    """Slugs of the catalog entries whose feed was newly subscribed."""
+    already_subscribed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PathStep:
+    """One step of a learning path."""
+
+    position: int
+    stage: str
+    slug: str
+    name: str
+    kind: CatalogKind
+    level: Level | None
+    url: str
+    description: str | None
+    done: bool = False
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LearningPath:
+    """An ordered study plan with the user's progress."""
+
+    user: str
+    level: Level | None
+    goal: str | None
+    steps: tuple[PathStep, ...]
+
+    @property
+    def next_step(self) -> PathStep | None:
+        return next((s for s in self.steps if not s.done), None)
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for s in self.steps if s.done)
+
+
+# -- arXiv: bulk import, harvests, paper pages ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far a snapshot import is: bytes of the file read (compressed bytes for .gz)."""
+
+    bytes_done: int
+    bytes_total: int
+    lines: int
+    papers: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What importing an arXiv metadata snapshot did (totals over resumed runs too)."""
+
+    path: str
+    lines: int
+    new: int
+    updated: int
+    unchanged: int
+    filtered: int
+    """Records left out by the category filter."""
+    skipped: int
+    """Lines that were not valid records (each reported with its line number)."""
+    problems: tuple[str, ...] = ()
+    """``line N: reason`` for the first skipped lines."""
+    resumed_at_line: int = 0
+    """The line an interrupted import was resumed after (0: started from the top)."""
+    seconds: float = 0.0
+
+    @property
+    def papers(self) -> int:
+        """Records that matched the filter and are now stored."""
+        return self.new + self.updated + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestSummary:
+    """What one OAI-PMH harvest run did."""
+
+    metadata_prefix: str
+    set_spec: str | None
+    from_date: date | None
+    until_date: date | None
+    pages: int
+    records: int
+    new: int
+    updated: int
+    unchanged: int
+    deleted: int = 0
+    """Records the repository marks deleted (skipped)."""
+    skipped: int = 0
+    """Records that could not be read (each reported in ``problems``)."""
+    problems: tuple[str, ...] = ()
+    resumed: bool = False
+    """True when the run continued an interrupted harvest from its resumption token."""
+    last_datestamp: date | None = None
+    """The newest datestamp seen: the next run starts from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperDetail:
+    """A paper with everything known about it: its record and the items that mention it."""
+
+    arxiv_id: str
+    paper: Paper | None
+    """None when items mention the paper but its metadata is not stored."""
+    items: tuple[Item, ...] = ()
+
+
+# -- the user's library and recommendations --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TagSummary:
+    """One of the user's tags and how many papers and items carry it."""
+
+    tag: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    """Something in the user's library: a tagged, liked or dismissed paper or item."""
+
+    kind: Literal["paper", "item"]
+    ref: str
+    """The arXiv id, or the item id as text."""
+    title: str | None
+    tags: tuple[str, ...] = ()
+    reaction: Literal["like", "dismiss"] | None = None
+    read: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A ranked paper or item, with why it ranked where it did."""
+
+    kind: Literal["paper", "item"]
+    arxiv_id: str | None
+    item_id: int | None
+    """For a paper: an item that names it (a post, a story), if any."""
+    title: str
+    score: float
+    reason: str
+    """One line: the nearest tagged papers and the terms shared with them."""
+    url: str | None = None
+    date: date | None = None
+    terms: tuple[str, ...] = ()
+    similar_to: tuple[str, ...] = ()
+    """Refs (arXiv ids or ``item:<id>``) of the user's papers nearest to this one."""
+    mentions: int = 0
+    """How many stored items (posts, stories, threads) discuss it."""

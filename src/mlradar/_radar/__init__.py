@@ -10,11 +10,13 @@ from typing import Any
 
 from mlradar._config import Settings, load_settings
 from mlradar._radar._base import RadarBase
+from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._feeds import FeedsMixin
+from mlradar._radar._papers import PapersMixin
 from mlradar._storage import open_storage
 
 
-class Radar(FeedsMixin, RadarBase):
+class Radar(FeedsMixin, CatalogMixin, PapersMixin, RadarBase):
     """A radar over one database.  Create it with :func:`make_radar`."""
 
 

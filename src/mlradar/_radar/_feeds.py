@@ -123,7 +123,7 @@ class FeedsMixin(RadarBase):
         updater = Updater(
             self._storage,
             self._settings,
-            default_connectors(),
+            default_connectors(self._settings),
             progress=progress,
             transport=transport,
         )

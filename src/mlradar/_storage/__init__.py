@@ -7,12 +7,14 @@ It is assembled from one part per domain so that each file reads in one sitting.
 
 from __future__ import annotations
 
+from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
 from mlradar._storage._items import ItemsStorage
+from mlradar._storage._papers import PapersStorage
 from mlradar._storage._sources import SourcesStorage
 
 
-class Storage(SourcesStorage, ItemsStorage):
+class Storage(SourcesStorage, ItemsStorage, CatalogStorage, PapersStorage):
     """All persistent state of one radar."""
 
 

@@ -82,6 +82,7 @@ class Updater:
         self._progress = progress
         self._transport = transport
         self._executor: Executor | None = None
+        self._stopping = False
 
     def _schedule(self, now: datetime, errors: int, fetch: SourceFetch | None) -> datetime:
         return next_due_at(
@@ -131,6 +132,10 @@ class Updater:
                 config = self._storage.source_config(source.id)
                 fetched = await connector.fetch(source, config, fetcher)
         except (RadarError, OSError, ValueError, UnicodeError) as exc:
+            if self._stopping:
+                # The run is being interrupted: a request cut short is not the source's fault,
+                # and recording it would push the source into backoff instead of the re-run.
+                raise asyncio.CancelledError from exc
             # OSError/ValueError: a parser or connector bug must cost one source, not the run.
             status = getattr(exc, "status", None)
             retry_after = getattr(exc, "retry_after", None)
@@ -175,11 +180,20 @@ class Updater:
         try:
             async with Fetcher(self._settings, policies=policies, transport=self._transport) as f:
                 tasks = [asyncio.create_task(self._update_one(s, f)) for s in sources]
-                for done in asyncio.as_completed(tasks):
-                    result = await done
-                    results.append(result)
-                    if self._progress is not None:
-                        self._progress(result)
+                try:
+                    for done in asyncio.as_completed(tasks):
+                        result = await done
+                        results.append(result)
+                        if self._progress is not None:
+                            self._progress(result)
+                except BaseException:
+                    # Ctrl-C (asyncio cancels this task) or a bug: stop every source before the
+                    # client closes under them, and record none of them as failed.
+                    self._stopping = True
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    raise
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)

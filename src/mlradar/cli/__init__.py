@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from mlradar.cli import browse, sources
+from mlradar.cli import arxiv, browse, catalog, sources
 from mlradar.cli._common import CliState, err_console
 from mlradar.exceptions import RadarError
 
@@ -42,7 +42,7 @@ def _global_options(
     ctx.obj = CliState(db, user)
 
 
-for module in (sources, browse):
+for module in (sources, browse, catalog, arxiv):
     module.register(app)
 
 

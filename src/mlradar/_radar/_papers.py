@@ -1,0 +1,187 @@
+"""The arXiv part of the facade: snapshot import, OAI-PMH harvests, papers, BibTeX."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from mlradar._arxiv.api import ArxivApi
+from mlradar._arxiv.bibtex import to_bibtex
+from mlradar._arxiv.importer import ProblemCallback, ProgressCallback, SnapshotImport
+from mlradar._arxiv.oai import MetadataPrefix, harvest
+from mlradar._arxiv.records import CategoryFilter
+from mlradar._fetch import Fetcher, arxiv_policies
+from mlradar._identity.arxiv import parse_arxiv_id
+from mlradar._radar._base import RadarBase
+from mlradar.exceptions import InvalidInputError, NotFoundError
+from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail
+
+#: Items listed on a paper's page.
+PAPER_ITEMS = 100
+
+
+class PapersMixin(RadarBase):
+    # -- bulk ------------------------------------------------------------------------------
+
+    def import_arxiv_snapshot(
+        self,
+        path: str | Path,
+        *,
+        categories: str | Iterable[str] | None = None,
+        progress: ProgressCallback | None = None,
+        on_problem: ProblemCallback | None = None,
+        parallel: bool | None = None,
+    ) -> ImportSummary:
+        """Import arXiv's bulk metadata snapshot (JSON lines, plain or .gz).
+
+        ``categories`` keeps papers with any matching category (``"cs.LG,stat.ML,cs.*"``).
+        Idempotent (re-importing updates changed records, never duplicates) and resumable
+        (an interrupted import, run again, continues after its last committed batch).
+        Corrupt lines are skipped and reported through ``on_problem`` and the summary.
+        """
+        return SnapshotImport(
+            self._storage,
+            Path(path),
+            categories=CategoryFilter.parse(categories),
+            progress=progress,
+            on_problem=on_problem,
+            parallel=parallel,
+        ).run()
+
+    def harvest_arxiv(
+        self,
+        *,
+        set_spec: str | None = "cs",
+        from_date: date | None = None,
+        until_date: date | None = None,
+        metadata_prefix: MetadataPrefix = "arXiv",
+        max_pages: int | None = None,
+        progress: Callable[[Any], None] | None = None,
+        transport: Any = None,
+    ) -> HarvestSummary:
+        """Harvest arXiv's OAI-PMH interface incrementally (see :mod:`mlradar._arxiv.oai`)."""
+
+        async def run() -> HarvestSummary:
+            async with Fetcher(
+                self._settings, policies=arxiv_policies(self._settings), transport=transport
+            ) as fetcher:
+                return await harvest(
+                    self._storage,
+                    fetcher,
+                    self._settings.arxiv_oai_url,
+                    metadata_prefix=metadata_prefix,
+                    set_spec=set_spec,
+                    from_date=from_date,
+                    until_date=until_date,
+                    max_pages=max_pages,
+                    on_page=progress,
+                )
+
+        return asyncio.run(run())
+
+    def fetch_papers(self, refs: Sequence[str], *, transport: Any = None) -> list[Paper]:
+        """Read papers from arXiv's API (by id, any accepted form) and store them."""
+        ids = list(dict.fromkeys(parse_arxiv_id(r)[0] for r in refs))
+        if not ids:
+            return []
+
+        async def run() -> list[Paper]:
+            async with Fetcher(
+                self._settings, policies=arxiv_policies(self._settings), transport=transport
+            ) as fetcher:
+                return await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
+
+        papers = asyncio.run(run())
+        self._storage.upsert_papers(papers)
+        return self._storage.papers_by_ids(ids)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def paper(self, ref: str, *, fetch: bool = False, transport: Any = None) -> PaperDetail:
+        """A paper and the items that mention it.  ``ref``: ``2503.11677``,
+        ``arXiv:2503.11677v2``, or an abs/pdf/html link.  With ``fetch``, a paper not
+        stored yet is read from arXiv's API.  NotFoundError when nothing is known."""
+        arxiv_id, _ = parse_arxiv_id(ref)
+        paper = self._storage.get_paper(arxiv_id)
+        if paper is None and fetch:
+            fetched = self.fetch_papers([arxiv_id], transport=transport)
+            paper = fetched[0] if fetched else None
+        items = self._storage.list_items(arxiv_id=arxiv_id, limit=PAPER_ITEMS)
+        if paper is None and not items:
+            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
+            raise NotFoundError(f"arXiv:{arxiv_id} is not known{hint}")
+        return PaperDetail(arxiv_id=arxiv_id, paper=paper, items=tuple(items))
+
+    def papers(self, refs: Sequence[str]) -> list[Paper]:
+        """The stored papers among ``refs`` (any accepted id form), in order."""
+        return self._storage.papers_by_ids([parse_arxiv_id(r)[0] for r in refs])
+
+    # -- BibTeX ----------------------------------------------------------------------------
+
+    def bibtex_papers(
+        self,
+        *,
+        ids: Sequence[str] = (),
+        tag: str | None = None,
+        query: str | None = None,
+        limit: int = 1000,
+        fetch: bool = False,
+        transport: Any = None,
+    ) -> list[Paper]:
+        """The papers an export names: ids, a tag (papers tagged, and papers of items
+        tagged), and/or a search.  NotFoundError names ids that are not known."""
+        if not ids and tag is None and query is None:
+            raise InvalidInputError("name papers to export: ids, --tag or --search")
+        wanted: list[str] = [parse_arxiv_id(r)[0] for r in ids]
+        if tag is not None:
+            tagged = self._papers_tagged(tag)
+            if not tagged:
+                raise NotFoundError(f"no papers are tagged {tag!r}")
+            wanted += tagged
+        if query is not None:
+            hits = self._storage.search(query, limit=limit, kinds=("paper",))
+            wanted += [h.ref for h in hits]
+        wanted = list(dict.fromkeys(wanted))
+        papers = self._storage.papers_by_ids(wanted)
+        missing = sorted(set(wanted) - {p.arxiv_id for p in papers})
+        if missing and fetch:
+            self.fetch_papers(missing, transport=transport)
+            papers = self._storage.papers_by_ids(wanted)
+            missing = sorted(set(wanted) - {p.arxiv_id for p in papers})
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise NotFoundError(
+                f"{len(missing)} papers are not stored: {shown} (use --fetch to read them "
+                "from arXiv)"
+            )
+        return papers
+
+    def _papers_tagged(self, tag: str) -> list[str]:
+        """Papers tagged ``tag``, and the papers that items tagged ``tag`` name, in order."""
+        rows = self._storage.tagged(self._user_id, tag)
+        items = [int(ref) for _, kind, ref in rows if kind == "item"]
+        named = self._storage.arxiv_ids_of_items(items) if items else {}
+        out: list[str] = []
+        for _, kind, ref in rows:
+            out += [ref] if kind == "paper" else named.get(int(ref), [])
+        return list(dict.fromkeys(out))
+
+    def export_bibtex(
+        self,
+        *,
+        ids: Sequence[str] = (),
+        tag: str | None = None,
+        query: str | None = None,
+        limit: int = 1000,
+        fetch: bool = False,
+        transport: Any = None,
+    ) -> str:
+        """BibTeX for the papers :meth:`bibtex_papers` selects."""
+        return to_bibtex(
+            self.bibtex_papers(
+                ids=ids, tag=tag, query=query, limit=limit, fetch=fetch, transport=transport
+            )
+        )
