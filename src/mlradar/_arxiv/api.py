@@ -25,7 +25,7 @@ from mlradar._arxiv.records import (
     parse_iso_datetime,
     versions_upto,
 )
-from mlradar._arxiv.xml import parse_xml, text_of
+from mlradar._content.xml import parse_xml, text_of
 from mlradar._fetch import Fetcher
 from mlradar.exceptions import FetchError, InvalidInputError, ParseError
 from mlradar.types import Paper

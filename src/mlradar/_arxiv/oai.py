@@ -36,7 +36,7 @@ from mlradar._arxiv.records import (
     version_number,
 )
 from mlradar._arxiv.state import JsonState
-from mlradar._arxiv.xml import local_name, parse_xml, text_of
+from mlradar._content.xml import local_name, parse_xml, text_of
 from mlradar._fetch import Fetcher
 from mlradar._model import StoreCounts
 from mlradar._storage._papers import StateUpdate

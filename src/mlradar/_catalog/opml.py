@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from mlradar._content.xml import safe_parser
 from mlradar.exceptions import ParseError
 
 #: A larger OPML file is refused: the biggest real subscription lists are well under 1 MB.
@@ -97,19 +98,6 @@ class ExportFeed:
     order: int = 0
 
 
-def _parser(recover: bool) -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        recover=recover,
-    )
-
-
 def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
@@ -129,9 +117,9 @@ def _repaired(data: bytes) -> etree._Element | None:
     if not data.strip():
         return None
     try:
-        return etree.fromstring(_STRAY_AMPERSAND.sub(b"&amp;", data), _parser(recover=False))
+        return etree.fromstring(_STRAY_AMPERSAND.sub(b"&amp;", data), safe_parser(recover=False))
     except etree.XMLSyntaxError:
-        return etree.fromstring(data, _parser(recover=True))
+        return etree.fromstring(data, safe_parser(recover=True))
 
 
 def parse_opml(data: bytes, origin: str = "OPML") -> OpmlDocument:
@@ -139,7 +127,7 @@ def parse_opml(data: bytes, origin: str = "OPML") -> OpmlDocument:
     if len(data) > MAX_OPML_BYTES:
         raise ParseError(origin, f"{len(data)} bytes is too large for an OPML file")
     try:
-        root = etree.fromstring(data, _parser(recover=False))
+        root = etree.fromstring(data, safe_parser(recover=False))
     except etree.XMLSyntaxError as exc:
         root = _repaired(data)
         if root is None:

@@ -1,4 +1,4 @@
-"""Safe XML parsing for arXiv's responses (Atom, RSS, OAI-PMH).
+"""Safe XML parsing for the XML mlradar reads with lxml (arXiv's Atom, RSS and OAI-PMH; OPML).
 
 No DTDs, no entity expansion, no network: a hostile or broken response can neither read
 local files nor expand into gigabytes.  Malformed XML is a :class:`ParseError` naming the
@@ -11,15 +11,22 @@ from lxml import etree
 
 from mlradar.exceptions import ParseError
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+
+def safe_parser(*, recover: bool = False) -> etree.XMLParser:
+    """An lxml parser that loads no DTD, expands no entity and touches no network."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        recover=recover,
+    )
+
+
+_PARSER = safe_parser()
 
 
 def parse_xml(content: bytes, url: str) -> etree._Element:
