@@ -8,14 +8,29 @@ one-line message and exit code 1; an interrupt keeps what was finished and exits
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from mlradar.cli import arxiv, browse, catalog, sources
 from mlradar.cli._common import CliState, err_console
 from mlradar.exceptions import RadarError
 
+
+class _RadarGroup(TyperGroup):
+    """Turns the library's deliberate errors into a one-line message and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click: its Context type is private
+        try:
+            return super().invoke(ctx)
+        except RadarError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=_RadarGroup,
     name="mlradar",
     help="A self-hosted radar for machine-learning research: feeds, arXiv, search, ranking.",
     no_args_is_help=True,
@@ -49,9 +64,6 @@ for module in (sources, browse, catalog, arxiv):
 def main() -> None:
     try:
         app()
-    except RadarError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted: everything finished so far is kept; run again to resume")
         sys.exit(130)

@@ -71,13 +71,12 @@ def remove(ctx: typer.Context, source: str = typer.Argument(..., help="Id, URL o
 def tag(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="Id, URL or name."),
-    tags: list[str] = typer.Argument(..., help="Tags to add; prefix with - to remove one."),
+    tags: list[str] = typer.Argument(None, help="Tags to add."),
+    remove: list[str] = typer.Option([], "--remove", "-r", help="A tag to remove (repeatable)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Add or remove tags on a source: ``mlradar sources tag 3 theory -old``."""
-    add_tags = [t for t in tags if not t.startswith("-")]
-    remove_tags = [t[1:] for t in tags if t.startswith("-") and len(t) > 1]
-    updated = radar(ctx).tag_source(source, add=add_tags, remove=remove_tags)
+    """Add or remove tags on a source: ``mlradar sources tag 3 theory --remove old``."""
+    updated = radar(ctx).tag_source(source, add=tags or (), remove=remove)
     if as_json:
         print_json(updated)
     else:
