@@ -32,8 +32,8 @@ from mlradar._arxiv.records import (
     split_authors,
     versions_upto,
 )
-from mlradar._content.xml import local_name, parse_xml, text_of
 from mlradar._config import Settings, load_settings
+from mlradar._content.xml import local_name, parse_xml, text_of
 from mlradar._fetch import Fetcher, HostPolicy, arxiv_policies
 from mlradar._identity import content_hash
 from mlradar._identity.doi import normalize_doi

@@ -12,11 +12,12 @@ from mlradar._config import Settings, load_settings
 from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._feeds import FeedsMixin
+from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
-from mlradar._storage import open_storage
+from mlradar._storage import normalize_url, open_storage
 
 
-class Radar(FeedsMixin, CatalogMixin, PapersMixin, RadarBase):
+class Radar(FeedsMixin, CatalogMixin, PapersMixin, LibraryMixin, RadarBase):
     """A radar over one database.  Create it with :func:`make_radar`."""
 
 
@@ -30,6 +31,8 @@ def make_radar(database_url: str | None = None, **settings: Any) -> Radar:
     if database_url is not None:
         settings["database_url"] = database_url
     resolved: Settings = load_settings(**settings)
+    # One spelling from here on: a plain path becomes a sqlite:/// URL for every part.
+    resolved = resolved.model_copy(update={"database_url": normalize_url(resolved.database_url)})
     return Radar(open_storage(resolved.database_url), resolved)
 
 

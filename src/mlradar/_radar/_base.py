@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Self
 
 from mlradar._config import Settings
 from mlradar._storage import Storage
+from mlradar.types import SearchHit
 
 
 class RadarBase:
@@ -28,6 +30,12 @@ class RadarBase:
     @cached_property
     def _user_id(self) -> int:
         return self._storage.user_id(self._settings.user)
+
+    def hybrid_search(
+        self, lexical: Sequence[SearchHit], query: str, *, limit: int = 20
+    ) -> list[SearchHit]:
+        """Lexical hits as they are; the library part overrides this to fuse in embeddings."""
+        return list(lexical)[:limit]
 
     def close(self) -> None:
         self._storage.close()

@@ -175,7 +175,11 @@ class FeedsMixin(RadarBase):
         if limit < 1:
             raise InvalidInputError("limit must be at least 1")
         source_ids = None if not sources else [self._storage.get_source(s).id for s in sources]
-        return self._storage.search(query, limit=limit, source_ids=source_ids, since=since)
+        hits = self._storage.search(query, limit=limit, source_ids=source_ids, since=since)
+        if source_ids is not None or since is not None:
+            return hits  # the semantic half knows neither sources nor dates
+        # Fused with the semantic half where paper embeddings exist; lexical alone otherwise.
+        return self.hybrid_search(hits, query, limit=limit)
 
     def stats(self) -> Stats:
         return self._storage.stats()

@@ -23,14 +23,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from mlradar._sources.feed import parse_feed
-from mlradar._update.schedule import next_due_at
-
 from mlradar._config import Settings
 from mlradar._fetch import Fetcher, HostPolicy
 from mlradar._model import FetchState, ParsedFeed, SourceFetch, StoreCounts
+from mlradar._sources.feed import parse_feed
 from mlradar._storage import Storage
 from mlradar._storage._base import utcnow
+from mlradar._update.schedule import next_due_at
 from mlradar.exceptions import RadarError, SourceError
 from mlradar.types import Source, SourceUpdate
 

@@ -1,0 +1,275 @@
+"""The user's library: tags, reactions (like / dismiss), read state, per-user settings.
+
+Everything is keyed by ``users.id``.  A reference is ``(kind, ref)``: ``("paper",
+arXiv id)`` or ``("item", item id as text)``.  Also here: the reads the ranker needs
+(papers in id order with their text, ids of papers in a window, discussion counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select
+
+from mlradar._storage import schema as s
+from mlradar._storage._base import StorageBase, utcnow
+
+Ref = tuple[str, str]
+#: ``(database id, title, body text, listing day)``: what the ranking index reads.
+TextRow = tuple[int, str, str, date | None]
+
+_CHUNK = 500
+
+
+def _ref_filter(table: Any, refs: Sequence[Ref]) -> Any:
+    return or_(*[and_(table.c.kind == k, table.c.ref == r) for k, r in refs])
+
+
+class LibraryStorage(StorageBase):
+    # -- tags ----------------------------------------------------------------------------------
+
+    def add_tag(self, user_id: int, tag: str, refs: Sequence[Ref]) -> int:
+        """Tag ``refs``; returns how many were not tagged ``tag`` already."""
+        t = s.user_tags
+        with self.begin() as conn:
+            have = set(self._tagged(conn, user_id, tag))
+            new = [r for r in dict.fromkeys(refs) if r not in have]
+            if new:
+                now = utcnow()
+                conn.execute(
+                    insert(t),
+                    [
+                        {"user_id": user_id, "tag": tag, "kind": k, "ref": r, "created_at": now}
+                        for k, r in new
+                    ],
+                )
+        return len(new)
+
+    def remove_tag(self, user_id: int, tag: str, refs: Sequence[Ref] | None = None) -> int:
+        """Untag ``refs`` (all of the tag's papers when None); returns how many were removed."""
+        t = s.user_tags
+        where = [t.c.user_id == user_id, t.c.tag == tag]
+        removed = 0
+        with self.begin() as conn:
+            if refs is None:
+                return int(conn.execute(delete(t).where(*where)).rowcount or 0)
+            unique = list(dict.fromkeys(refs))
+            for i in range(0, len(unique), _CHUNK):
+                chunk = unique[i : i + _CHUNK]
+                result = conn.execute(delete(t).where(*where, _ref_filter(t, chunk)))
+                removed += int(result.rowcount or 0)
+        return removed
+
+    def _tagged(self, conn: Connection, user_id: int, tag: str) -> list[Ref]:
+        t = s.user_tags
+        rows = conn.execute(
+            select(t.c.kind, t.c.ref)
+            .where(t.c.user_id == user_id, t.c.tag == tag)
+            .order_by(t.c.created_at, t.c.kind, t.c.ref)
+        )
+        return [(r.kind, r.ref) for r in rows]
+
+    def tagged(self, user_id: int, tag: str | None = None) -> list[tuple[str, str, str]]:
+        """``(tag, kind, ref)`` rows of one tag, or of every tag, oldest first."""
+        t = s.user_tags
+        query = select(t.c.tag, t.c.kind, t.c.ref).where(t.c.user_id == user_id)
+        if tag is not None:
+            query = query.where(t.c.tag == tag)
+        with self.read() as conn:
+            rows = conn.execute(query.order_by(t.c.tag, t.c.created_at, t.c.kind, t.c.ref))
+            return [(r.tag, r.kind, r.ref) for r in rows]
+
+    def tag_counts(self, user_id: int) -> list[tuple[str, int]]:
+        t = s.user_tags
+        with self.read() as conn:
+            rows = conn.execute(
+                select(t.c.tag, func.count())
+                .where(t.c.user_id == user_id)
+                .group_by(t.c.tag)
+                .order_by(t.c.tag)
+            )
+            return [(str(tag), int(n)) for tag, n in rows]
+
+    # -- reactions and reads ---------------------------------------------------------------------
+
+    def _replace_refs(
+        self, table: Any, user_id: int, refs: Sequence[Ref], values: dict[str, Any] | None
+    ) -> None:
+        """Delete the user's rows for ``refs``, then (unless ``values`` is None) insert new ones."""
+        unique = list(dict.fromkeys(refs))
+        with self.begin() as conn:
+            for i in range(0, len(unique), _CHUNK):
+                chunk = unique[i : i + _CHUNK]
+                conn.execute(
+                    delete(table).where(table.c.user_id == user_id, _ref_filter(table, chunk))
+                )
+            if values is not None and unique:
+                rows = [{"user_id": user_id, "kind": k, "ref": r, **values} for k, r in unique]
+                conn.execute(insert(table), rows)
+
+    def set_reaction(self, user_id: int, refs: Sequence[Ref], reaction: str | None) -> None:
+        """Set (or with None clear) the reaction to each of ``refs``: the last one wins."""
+        values = None if reaction is None else {"reaction": reaction, "created_at": utcnow()}
+        self._replace_refs(s.user_reactions, user_id, refs, values)
+
+    def reactions(self, user_id: int, reaction: str | None = None) -> list[tuple[str, str, str]]:
+        """``(kind, ref, reaction)`` of the user's reactions, oldest first."""
+        t = s.user_reactions
+        query = select(t.c.kind, t.c.ref, t.c.reaction).where(t.c.user_id == user_id)
+        if reaction is not None:
+            query = query.where(t.c.reaction == reaction)
+        with self.read() as conn:
+            rows = conn.execute(query.order_by(t.c.created_at, t.c.kind, t.c.ref))
+            return [(r.kind, r.ref, r.reaction) for r in rows]
+
+    def set_read(self, user_id: int, refs: Sequence[Ref], read: bool = True) -> None:
+        values = {"read_at": utcnow()} if read else None
+        self._replace_refs(s.user_reads, user_id, refs, values)
+
+    def read_refs(self, user_id: int) -> set[Ref]:
+        t = s.user_reads
+        with self.read() as conn:
+            rows = conn.execute(select(t.c.kind, t.c.ref).where(t.c.user_id == user_id))
+            return {(r.kind, r.ref) for r in rows}
+
+    # -- per-user state --------------------------------------------------------------------------
+
+    def get_user_state(self, user_id: int, key: str) -> str | None:
+        t = s.user_state
+        with self.read() as conn:
+            row = conn.execute(
+                select(t.c.value).where(t.c.user_id == user_id, t.c.key == key)
+            ).first()
+        return None if row is None else str(row.value)
+
+    def set_user_state(self, user_id: int, key: str, value: str | None) -> None:
+        t = s.user_state
+        with self.begin() as conn:
+            conn.execute(delete(t).where(t.c.user_id == user_id, t.c.key == key))
+            if value is not None:
+                conn.execute(insert(t).values(user_id=user_id, key=key, value=value))
+
+    # -- what the ranker reads -------------------------------------------------------------------
+
+    def item_exists(self, item_id: int) -> bool:
+        with self.read() as conn:
+            return (
+                conn.execute(select(s.items.c.id).where(s.items.c.id == item_id)).first()
+                is not None
+            )
+
+    def _select_in(
+        self, column: Any, values: Sequence[Any], build: Callable[[Any], Any]
+    ) -> list[Row[Any]]:
+        """Rows of ``build(column.in_(chunk))`` over ``values`` in bounded chunks."""
+        out: list[Row[Any]] = []
+        with self.read() as conn:
+            for i in range(0, len(values), _CHUNK):
+                out += conn.execute(build(column.in_(values[i : i + _CHUNK]))).all()
+        return out
+
+    def arxiv_ids_of_items(self, item_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The arXiv ids each item names (the same paper seen through a feed or a story)."""
+        refs = s.item_refs
+        out: dict[int, list[str]] = {}
+        rows = self._select_in(
+            refs.c.item_id,
+            item_ids,
+            lambda cond: (
+                select(refs.c.item_id, refs.c.ref)
+                .where(refs.c.kind == "arxiv", cond)
+                .order_by(refs.c.item_id, refs.c.ref)
+            ),
+        )
+        for r in rows:
+            out.setdefault(int(r.item_id), []).append(str(r.ref))
+        return out
+
+    def paper_db_ids(self, arxiv_ids: Sequence[str]) -> dict[str, int]:
+        """Database ids of the stored papers among ``arxiv_ids``."""
+        p = s.papers
+        rows = self._select_in(
+            p.c.arxiv_id, arxiv_ids, lambda c: select(p.c.arxiv_id, p.c.id).where(c)
+        )
+        return {str(r.arxiv_id): int(r.id) for r in rows}
+
+    def papers_by_db_ids(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """``id -> (arxiv_id, title)`` for the given database ids."""
+        p = s.papers
+        rows = self._select_in(
+            p.c.id, ids, lambda c: select(p.c.id, p.c.arxiv_id, p.c.title).where(c)
+        )
+        return {int(r.id): (str(r.arxiv_id), str(r.title)) for r in rows}
+
+    def items_brief(self, item_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        """``id -> (title, url)`` of the given items."""
+        t = s.items
+        rows = self._select_in(
+            t.c.id, item_ids, lambda c: select(t.c.id, t.c.title, t.c.url).where(c)
+        )
+        return {int(r.id): (str(r.title or ""), r.url) for r in rows}
+
+    def items_naming(self, arxiv_ids: Sequence[str]) -> dict[str, int]:
+        """For each paper, the newest item that names it (for ``Recommendation.item_id``)."""
+        return self._per_paper(arxiv_ids, func.max(s.item_refs.c.item_id))
+
+    def mention_counts(self, arxiv_ids: Sequence[str]) -> dict[str, int]:
+        """How many stored items (posts, stories, threads) name each paper: its discussion."""
+        return self._per_paper(arxiv_ids, func.count(func.distinct(s.item_refs.c.item_id)))
+
+    def _per_paper(self, arxiv_ids: Sequence[str], aggregate: Any) -> dict[str, int]:
+        refs = s.item_refs
+        rows = self._select_in(
+            refs.c.ref,
+            arxiv_ids,
+            lambda c: (
+                select(refs.c.ref, aggregate.label("value"))
+                .where(refs.c.kind == "arxiv", c)
+                .group_by(refs.c.ref)
+            ),
+        )
+        return {str(r.ref): int(r.value) for r in rows}
+
+    def _iter_texts(
+        self, table: Any, after_id: int, batch: int, convert: Callable[[Row[Any]], TextRow]
+    ) -> Iterator[list[TextRow]]:
+        """Keyset-paginated batches of ``table`` rows with id > ``after_id``, ascending."""
+        last = after_id
+        while True:
+            with self.read() as conn:
+                rows = conn.execute(
+                    select(table).where(table.c.id > last).order_by(table.c.id).limit(batch)
+                ).all()
+            if not rows:
+                return
+            yield [convert(r) for r in rows]
+            last = int(rows[-1].id)
+
+    def iter_paper_texts(self, after_id: int, batch: int = 2000) -> Iterator[list[TextRow]]:
+        """Batches of ``(id, title, abstract, listing day)`` with id > ``after_id``, ascending."""
+
+        def convert(r: Row[Any]) -> TextRow:
+            day = r.first_version_at
+            if isinstance(day, str):
+                day = date.fromisoformat(day[:10])
+            if day is None and isinstance(r.stored_at, datetime):
+                day = r.stored_at.date()
+            return (int(r.id), str(r.title or ""), str(r.abstract or ""), day)
+
+        return self._iter_texts(s.papers, after_id, batch, convert)
+
+    def iter_item_texts(self, after_id: int, batch: int = 2000) -> Iterator[list[TextRow]]:
+        """Batches of ``(id, title, plain text, day)`` of items with id > ``after_id``."""
+
+        def convert(r: Row[Any]) -> TextRow:
+            when = r.published_at or r.first_seen_at
+            # Item text can be a whole article: its opening says what it is about.
+            body = str(r.text or "")[:4000]
+            return (int(r.id), str(r.title or ""), body, when.date() if when else None)
+
+        return self._iter_texts(s.items, after_id, batch, convert)
+
+
+__all__ = ["LibraryStorage", "Ref", "TextRow"]

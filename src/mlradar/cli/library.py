@@ -1,0 +1,346 @@
+"""``mlradar tag``, ``tags``, ``like``, ``dismiss``, ``read``, ``recommend``, ``related``,
+``index`` and ``eval``: the user's library and what is learned from it."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, to_jsonable
+from mlradar.exceptions import InvalidInputError
+from mlradar.types import Recommendation
+
+tag_app = typer.Typer(help="Tag papers and items: tag add, tag rm, tag list.", no_args_is_help=True)
+
+DEFAULT_EVAL_DATA = Path("..") / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInputError(f"{option} wants a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def _recommendation_json(rec: Recommendation) -> dict[str, Any]:
+    data: dict[str, Any] = to_jsonable(rec)
+    return data
+
+
+def _print_recommendations(recs: list[Recommendation], as_json: bool, empty: str) -> None:
+    if as_json:
+        print_json([_recommendation_json(r) for r in recs])
+        return
+    if not recs:
+        console.print(empty)
+        return
+    table = Table(show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("id")
+    table.add_column("score", justify="right")
+    table.add_column("title / why", overflow="fold")
+    for n, rec in enumerate(recs, 1):
+        ident = rec.arxiv_id or f"item:{rec.item_id}"
+        table.add_row(
+            str(n),
+            ident,
+            f"{rec.score:.2f}",
+            f"[bold]{escape(rec.title)}[/bold]\n[dim]{escape(rec.reason)}[/dim]",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tag_app, name="tag")
+
+    @tag_app.command("add")
+    def tag_add(
+        ctx: typer.Context,
+        tag: str = typer.Argument(..., help="The tag."),
+        ids: list[str] = typer.Argument(..., help="arXiv ids or item ids."),
+    ) -> None:
+        """Tag papers or items."""
+        added = radar(ctx).tag(tag, ids)
+        console.print(f"tagged {added} new under [bold]{escape(tag)}[/bold]")
+
+    @tag_app.command("rm")
+    def tag_rm(
+        ctx: typer.Context,
+        tag: str = typer.Argument(..., help="The tag."),
+        ids: list[str] | None = typer.Argument(None, help="Ids to untag (none: delete the tag)."),
+    ) -> None:
+        """Untag papers or items, or delete a whole tag."""
+        removed = radar(ctx).untag(tag, ids or None)
+        console.print(f"removed {removed} from [bold]{escape(tag)}[/bold]")
+
+    @tag_app.command("list")
+    def tag_list(
+        ctx: typer.Context,
+        tag: str | None = typer.Argument(None, help="One tag (default: the whole library)."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """The papers and items in the library, or under one tag."""
+        entries = radar(ctx).library(tag)
+        if as_json:
+            print_json(entries)
+            return
+        table = Table()
+        for col in ("id", "title", "tags", "reaction", "read"):
+            table.add_column(col, overflow="fold")
+        for e in entries:
+            ident = e.ref if e.kind == "paper" else f"item:{e.ref}"
+            table.add_row(
+                ident,
+                escape(e.title or "(not stored yet)"),
+                ", ".join(e.tags),
+                e.reaction or "",
+                "yes" if e.read else "",
+            )
+        console.print(table)
+
+    @app.command("tags")
+    def tags(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+        """The user's tags with their sizes."""
+        summary = radar(ctx).tags()
+        if as_json:
+            print_json(summary)
+            return
+        for t in summary:
+            console.print(f"{escape(t.tag)}\t{t.count}")
+
+    def react(ctx: typer.Context, ids: list[str], undo: bool, reaction: str) -> None:
+        r = radar(ctx)
+        if undo:
+            r.clear_reaction(ids)
+        elif reaction == "like":
+            r.like(ids)
+        else:
+            r.dismiss(ids)
+        console.print(f"{'cleared' if undo else reaction + 'd'}: {len(ids)}")
+
+    ids_argument = typer.Argument(..., help="arXiv ids or item ids.")
+    undo_option = typer.Option(False, "--undo", help="Forget the reaction.")
+
+    @app.command("like")
+    def like(ctx: typer.Context, ids: list[str] = ids_argument, undo: bool = undo_option) -> None:
+        """Like papers or items: positives for recommendations."""
+        react(ctx, ids, undo, "like")
+
+    @app.command("dismiss")
+    def dismiss(
+        ctx: typer.Context, ids: list[str] = ids_argument, undo: bool = undo_option
+    ) -> None:
+        """Dismiss papers or items: explicit negatives for recommendations."""
+        react(ctx, ids, undo, "dismiss")
+
+    @app.command("read")
+    def read(
+        ctx: typer.Context,
+        ids: list[str] = typer.Argument(..., help="arXiv ids or item ids."),
+        unread: bool = typer.Option(False, "--unread", help="Mark as unread instead."),
+    ) -> None:
+        """Mark papers or items read (read ones leave recommendations)."""
+        radar(ctx).mark_read(ids, read=not unread)
+        console.print(("unread " if unread else "read ") + str(len(ids)))
+
+    @app.command("recommend")
+    def recommend(
+        ctx: typer.Context,
+        tag: str | None = typer.Option(None, "--tag", help="Learn from this tag only."),
+        since: str | None = typer.Option(None, "--since", help="First listing day, YYYY-MM-DD."),
+        until: str | None = typer.Option(None, "--until", help="Last listing day, YYYY-MM-DD."),
+        limit: int = typer.Option(20, "--limit", "-n", help="How many to show."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Rank new papers by your tags, likes and dismissals (default: new since last digest)."""
+        recs = radar(ctx).recommend(
+            tag=tag, since=_day(since, "--since"), until=_day(until, "--until"), limit=limit
+        )
+        _print_recommendations(recs, as_json, "nothing new in that window")
+
+    @app.command("related")
+    def related(
+        ctx: typer.Context,
+        ident: str = typer.Argument(..., metavar="ID", help="An arXiv id or item id."),
+        limit: int = typer.Option(10, "--limit", "-n", help="How many to show."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """The stored papers most like one paper."""
+        _print_recommendations(radar(ctx).related(ident, limit=limit), as_json, "nothing related")
+
+    @app.command("index")
+    def index(
+        ctx: typer.Context,
+        embed: bool = typer.Option(
+            False, "--embed", help="Also compute missing embeddings (needs mlradar[semantic])."
+        ),
+    ) -> None:
+        """Bring the ranking features up to date (recommend does this too, incrementally)."""
+        r = radar(ctx)
+        start = time.perf_counter()
+        added = r.sync_rank_index()
+        console.print(f"features: {added} new rows in {time.perf_counter() - start:.1f}s")
+        if embed:
+            start = time.perf_counter()
+
+            def progress(done: int, total: int) -> None:
+                err_console.print(f"embedded {done}/{total}", end="\r")
+
+            n = r.embed_rank_index(progress)
+            console.print(f"embeddings: {n} new in {time.perf_counter() - start:.1f}s")
+
+    @app.command("eval")
+    def evaluate(
+        data: Path = typer.Option(
+            DEFAULT_EVAL_DATA, "--data", help="arXiv metadata JSON lines (.gz ok)."
+        ),
+        quick: bool = typer.Option(False, "--quick", help="Fewer tasks: a minute, not an hour."),
+        author_tasks: int | None = typer.Option(
+            None, "--author-tasks", help="Author tasks to sample."
+        ),
+        limit_papers: int | None = typer.Option(
+            None, "--limit-papers", help="Use only the first N papers (by listing day)."
+        ),
+        cache_dir: Path | None = typer.Option(
+            None, "--cache-dir", help="Where to keep corpus embeddings between runs."
+        ),
+        dense: bool | None = typer.Option(
+            None,
+            "--dense/--no-dense",
+            help="Evaluate the embedding methods (default: when cached embeddings exist).",
+        ),
+        cat_draws: int | None = typer.Option(
+            None, "--cat-draws", help="Positive sets drawn per category."
+        ),
+        seed: int = typer.Option(0, "--seed"),
+        methods: str | None = typer.Option(
+            None, "--methods", help="Only methods whose name contains one of these (a,b,...)."
+        ),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Compare rankers on real data: arxiv-sanity-lite, BM25 and ours (docs/benchmarks.md)."""
+        run_and_report(
+            data=data,
+            quick=quick,
+            author_tasks=author_tasks,
+            limit_papers=limit_papers,
+            cache_dir=cache_dir,
+            dense=dense,
+            cat_draws=cat_draws,
+            seed=seed,
+            methods=methods,
+            as_json=as_json,
+        )
+
+
+def run_and_report(
+    *,
+    data: Path,
+    quick: bool,
+    author_tasks: int | None,
+    limit_papers: int | None,
+    cache_dir: Path | None,
+    dense: bool | None,
+    cat_draws: int | None,
+    seed: int,
+    methods: str | None,
+    as_json: bool,
+) -> None:
+    """Load the corpus, build features and tasks, run every method, print the table."""
+    from mlradar._rank import eval as ev
+    from mlradar._rank.corpus import read_snapshot
+
+    def log(message: str) -> None:
+        err_console.print(f"[dim]{escape(message)}[/dim]")
+
+    start = time.perf_counter()
+    corpus = read_snapshot(data, limit=limit_papers)
+    log(f"read {len(corpus)} papers from {data} in {time.perf_counter() - start:.1f}s")
+    options = ev.EvalOptions(
+        author_tasks=author_tasks if author_tasks is not None else (40 if quick else 300),
+        cat_draws=cat_draws if cat_draws is not None else (1 if quick else 2),
+        seed=seed,
+    )
+    embeddings = ev.load_or_embed(corpus, cache_dir, None, compute=bool(dense), log=log)
+    if dense and embeddings is None:
+        raise InvalidInputError("no embeddings: install mlradar[semantic] (or give --cache-dir)")
+    if dense is False:
+        embeddings = None
+    chosen = ev.default_methods(embeddings is not None)
+    if methods:
+        wanted = [w.strip() for w in methods.split(",") if w.strip()]
+        chosen = [m for m in chosen if any(w in m.name for w in wanted)]
+        if not chosen:
+            raise InvalidInputError(f"no method matches {methods!r}")
+    start = time.perf_counter()
+    baselines = any(not m.name.startswith("ours") for m in chosen)
+    features = ev.build_features(corpus, embeddings, log=log, baselines=baselines)
+    feature_seconds = time.perf_counter() - start
+    tasks = ev.build_tasks(corpus, options)
+    if quick:
+        tasks = _thin_categories(tasks, 12)
+    log(f"{len(tasks)} tasks; features in {feature_seconds:.0f}s")
+    report = ev.run_eval(
+        corpus,
+        features,
+        chosen,
+        tasks,
+        feature_seconds=feature_seconds,
+        log=log,
+    )
+    if as_json:
+        print_json(report)
+        return
+    console.print(render_report(report))
+
+
+def _thin_categories(tasks: list[Any], per_kind: int) -> list[Any]:
+    kept: list[Any] = []
+    counts: dict[str, int] = {}
+    for t in tasks:
+        if t.kind != "author":
+            counts[t.kind] = counts.get(t.kind, 0) + 1
+            if counts[t.kind] > per_kind:
+                continue
+        kept.append(t)
+    return kept
+
+
+def render_report(report: Any) -> Table:
+    """The comparison table: one row per method, recall@50 / nDCG@10 per task kind."""
+    kinds = [
+        k for k in ("author", "cat-cold", "cat-warm") if any(r.task_kind == k for r in report.rows)
+    ]
+    methods = list(dict.fromkeys(r.method for r in report.rows))
+    table = Table(
+        title=f"mlradar eval: {report.corpus_size} papers "
+        "(R = recall@50, N = nDCG@10; * = author names in features: leaks the author task)"
+    )
+    table.add_column("method")
+    for k in kinds:
+        n = next(r.n_tasks for r in report.rows if r.task_kind == k)
+        table.add_column(f"{k} R ({n})", justify="right")
+        table.add_column(f"{k} N", justify="right")
+    table.add_column("s/rec", justify="right")
+    table.add_column("peak +MB", justify="right")
+    for m in methods:
+        rows = {r.task_kind: r for r in report.rows if r.method == m}
+        leaky = any(r.uses_authors for r in rows.values())
+        cells = [m + (" *" if leaky else "")]
+        for k in kinds:
+            r = rows.get(k)
+            cells += [f"{r.recall_at_50:.3f}", f"{r.ndcg_at_10:.3f}"] if r else ["", ""]
+        secs = [r.seconds_per_rec for r in rows.values()]
+        cells.append(f"{sum(secs) / len(secs):.3f}" if secs else "")
+        peak = report.peak_extra_mb.get(m)
+        cells.append("" if peak is None else f"{peak:.0f}")
+        table.add_row(*cells)
+    return table
