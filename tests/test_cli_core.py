@@ -121,3 +121,13 @@ def test_the_main_module_reports_errors_without_a_traceback(tmp_path: Path) -> N
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["error: 7: no such source"]
+
+
+def test_update_of_named_sources_rejects_an_unknown_one(cli, server: FeedServer) -> None:  # type: ignore[no-untyped-def]
+    cli("sources", "add", server.url("/feed.xml"))
+    code, out = cli("update", "1", "--json")
+    assert code == 0, out
+    assert json.loads(out)["total"]["new"] == 2
+    code, out = cli("update", "1", "42")
+    assert code == 1
+    assert "42: no such source" in out

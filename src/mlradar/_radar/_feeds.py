@@ -15,7 +15,13 @@ from mlradar._sources.feed import parse_feed
 from mlradar._storage._base import utcnow
 from mlradar._update.connectors import default_connectors
 from mlradar._update.pipeline import FEED_ACCEPT, ProgressCallback, Updater
-from mlradar.exceptions import InvalidInputError, NotFoundError, ParseError, SourceExistsError
+from mlradar.exceptions import (
+    InvalidInputError,
+    NotFoundError,
+    ParseError,
+    SourceExistsError,
+    SourceNotFoundError,
+)
 from mlradar.types import Item, SearchHit, Source, Stats, UpdateSummary
 
 
@@ -137,7 +143,15 @@ class FeedsMixin(RadarBase):
 
     def _targets(self, sources: Sequence[int | str] | None, force: bool) -> list[Source]:
         if sources:
-            return [self._storage.get_source(ref) for ref in sources]
+            # One query for all of them: the CLI passes every due source's id back in.
+            found = self._storage.list_sources(refs=sources)
+            known = {x.id for x in found} | {x.url for x in found} | {x.name for x in found}
+            for ref in sources:
+                if ref not in known and not (
+                    isinstance(ref, str) and ref.isdigit() and int(ref) in known
+                ):
+                    raise SourceNotFoundError(str(ref), "no such source")
+            return found
         return self._storage.due_sources(utcnow(), force=force)
 
     # -- reading ---------------------------------------------------------------------------
