@@ -7,12 +7,14 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from mlradar._rank.features import LexicalEncoder
+from mlradar._rank.features import LexicalEncoder, author_rows, normalize_author
 from mlradar._rank.index import fuse_rrf
 from mlradar._rank.models import (
     Bm25Stats,
     Profile,
     RankConfig,
+    author_affinity,
+    author_weights,
     blend_channels,
     bm25_scores,
     contributing_terms,
@@ -158,3 +160,55 @@ def test_fuse_rrf_rewards_agreement_and_keeps_everything() -> None:
     assert fuse_rrf([]) == []
     # A key repeated inside one ranking counts once, at its best rank.
     assert fuse_rrf([["a", "a"]]) == [("a", pytest.approx(1 / 61))]
+
+
+# -- author affinity -------------------------------------------------------------------------
+
+
+def test_author_names_are_folded_but_initials_stay_distinct() -> None:
+    assert normalize_author("Rémi  Munos") == normalize_author("remi munos")
+    assert normalize_author("R. Munos") != normalize_author("Remi Munos")
+    rows = author_rows([["Rémi Munos", "remi munos", " "], []])
+    assert rows.shape[0] == 2
+    assert rows[0].nnz == 1 and rows[0].data.tolist() == [1.0]
+    assert rows[1].nnz == 0
+
+
+def test_author_affinity_rewards_tagged_authors_and_discounts_common_names() -> None:
+    papers = [
+        ["Ada Rare", "Yang Liu"],  # 0: positive
+        ["Ada Rare"],  # 1: positive
+        ["Yang Liu"],  # 2..: a common name, on many papers
+        ["Yang Liu"],
+        ["Yang Liu"],
+        ["Yang Liu"],
+        ["Nobody Else"],
+    ]
+    rows = author_rows(papers)
+    df = np.bincount(rows.indices, minlength=rows.shape[1]).astype(np.int32)
+    weights = author_weights(rows[[0, 1]], df, len(papers))
+    cand = author_rows([["Ada Rare"], ["Yang Liu"], ["Nobody Else"], ["Ada Rare", "Yang Liu"]])
+    affinity = author_affinity(cand, weights)
+    assert affinity[2] == 0.0
+    assert affinity[0] > affinity[1] > 0.0  # the rare name on two positives beats "Yang Liu"
+    assert affinity[3] > affinity[0]
+
+
+def test_author_channel_lifts_a_tagged_authors_paper_when_enabled() -> None:
+    texts, _labels = corpus()
+    x = lexical(texts)
+    authors = author_rows([["Ada Rare"] if i in (0, 1, 30) else ["Someone"] for i in range(36)])
+    df = np.bincount(authors.indices, minlength=authors.shape[1]).astype(np.int32)
+    cand = np.arange(12, 36)  # speech and robots only: row 30 is off-topic but by Ada
+    weights = author_weights(authors[[0, 1]], df, 36)
+    off = Profile(pos_lexical=x[[0, 1]], config=RankConfig(linear_weight=0.0))
+    on = Profile(
+        pos_lexical=x[[0, 1]],
+        config=RankConfig(linear_weight=0.0, author_weight=3.0),
+        author_weights=weights,
+    )
+    without = score_profile(off, x[cand], None, authors[cand]).score
+    with_ = score_profile(on, x[cand], None, authors[cand])
+    assert int(np.argmax(with_.score)) == 30 - 12
+    assert int(np.argmax(without)) != 30 - 12
+    assert with_.authors is not None and with_.authors[30 - 12] > 0

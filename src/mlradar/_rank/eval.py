@@ -36,11 +36,17 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from mlradar._rank.corpus import Corpus, content_text, sanity_text
-from mlradar._rank.features import TOKEN_PATTERN, LexicalEncoder, sanity_vectorizer
+from mlradar._rank.features import (
+    TOKEN_PATTERN,
+    LexicalEncoder,
+    author_rows,
+    sanity_vectorizer,
+)
 from mlradar._rank.models import (
     Bm25Stats,
     Profile,
     RankConfig,
+    author_weights,
     background_sample,
     bm25_scores,
     sanity_svm_scores,
@@ -189,6 +195,9 @@ class EvalFeatures:
     bm25_stats: Bm25Stats
     dense: npt.NDArray[np.float16] | None
     doc_freq: npt.NDArray[np.int32] | None = None
+    #: Hashed author rows and each author's paper count (see :func:`author_rows`).
+    authors: sp.csr_matrix | None = None
+    author_df: npt.NDArray[np.int32] | None = None
 
 
 def build_features(
@@ -227,6 +236,9 @@ def build_features(
             dtype=np.float32,
         ).fit_transform(plain)
         counts = sp.csr_matrix(counts)
+    log("features: hashed author names (ours, with authors)")
+    authors = author_rows(d.authors for d in corpus.docs)
+    author_df = np.bincount(authors.indices, minlength=authors.shape[1]).astype(np.int32)
     return EvalFeatures(
         sp.csr_matrix(sanity_a),
         sp.csr_matrix(sanity_p),
@@ -235,6 +247,8 @@ def build_features(
         Bm25Stats.of(counts),
         dense,
         df.counts,
+        authors,
+        author_df,
     )
 
 
@@ -266,10 +280,14 @@ def _bm25(f: EvalFeatures, t: Task, cand: IntArray) -> FloatArray:
 def _ours(config: RankConfig, use_dense: bool) -> Ranker:
     def rank(f: EvalFeatures, t: Task, cand: IntArray) -> FloatArray:
         dense = f.dense if use_dense else None
+        use_authors = config.author_weight > 0 and f.authors is not None
         profile = Profile(
             pos_lexical=f.lexical[t.positives],
             pos_dense=None if dense is None else np.asarray(dense[t.positives], np.float32),
             config=config,
+            author_weights=None
+            if not use_authors or f.authors is None or f.author_df is None
+            else author_weights(f.authors[t.positives], f.author_df, f.lexical.shape[0]),
         )
         if config.linear_weight > 0:
             # As the product does: positives against a fixed random background sample.
@@ -280,7 +298,10 @@ def _ours(config: RankConfig, use_dense: bool) -> Ranker:
                 None if dense is None else np.asarray(dense[bg], np.float32),
                 f.doc_freq,
             )
-        return score_profile(profile, f.lexical[cand], None if dense is None else dense[cand]).score
+        cand_authors = f.authors[cand] if use_authors and f.authors is not None else None
+        return score_profile(
+            profile, f.lexical[cand], None if dense is None else dense[cand], cand_authors
+        ).score
 
     return rank
 
@@ -292,18 +313,39 @@ def default_methods(with_dense: bool) -> list[Method]:
         Method("BM25 (positives as query)", _bm25),
         Method(
             "ours: lexical kNN (ablation)",
-            _ours(RankConfig(dense_weight=0.0, linear_weight=0.0), use_dense=False),
+            _ours(
+                RankConfig(dense_weight=0.0, linear_weight=0.0, author_weight=0.0),
+                use_dense=False,
+            ),
         ),
-        Method("ours: lexical", _ours(RankConfig(dense_weight=0.0), use_dense=False)),
+        Method(
+            "ours: lexical",
+            _ours(RankConfig(dense_weight=0.0, author_weight=0.0), use_dense=False),
+        ),
+        Method(
+            "ours: lexical + authors",
+            _ours(RankConfig(dense_weight=0.0), use_dense=False),
+            uses_authors=True,
+        ),
     ]
     if with_dense:
         methods += [
             Method(
                 "ours: dense",
-                _ours(RankConfig(lexical_weight=0.0), use_dense=True),
+                _ours(RankConfig(lexical_weight=0.0, author_weight=0.0), use_dense=True),
                 needs_dense=True,
             ),
-            Method("ours: hybrid", _ours(RankConfig(), use_dense=True), needs_dense=True),
+            Method(
+                "ours: hybrid",
+                _ours(RankConfig(author_weight=0.0), use_dense=True),
+                needs_dense=True,
+            ),
+            Method(
+                "ours: hybrid + authors",
+                _ours(RankConfig(), use_dense=True),
+                uses_authors=True,
+                needs_dense=True,
+            ),
         ]
     return methods
 

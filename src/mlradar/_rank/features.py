@@ -9,12 +9,15 @@ is applied at query time, so the weighting stays current without touching stored
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 
 FloatArray = npt.NDArray[np.float32]
@@ -141,6 +144,34 @@ class LexicalEncoder:
         data /= np.repeat(norms, lengths)
         # Indices and pointers are shared with ``tf``: only the values are new.
         return sp.csr_matrix((data, tf.indices, tf.indptr), shape=tf.shape)
+
+
+#: Width of the hashed author space: collisions among a few million names stay rare.
+AUTHOR_FEATURES = 1 << 20
+_NOT_NAME = re.compile(r"[^\w\s-]+")
+
+
+def normalize_author(name: str) -> str:
+    """One spelling per name: accents, case, dots and spacing do not make a new author.
+
+    "Rémi  Munos" and "remi munos" are one column; "R. Munos" stays another, because an
+    initial is as likely another person as the same one.
+    """
+    folded = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(_NOT_NAME.sub(" ", plain).lower().split())
+
+
+def author_rows(authors: Iterable[Sequence[str]]) -> sp.csr_matrix:
+    """One binary row per paper over the hashed, normalized names of its authors."""
+    hasher = FeatureHasher(
+        n_features=AUTHOR_FEATURES, input_type="string", alternate_sign=False, dtype=np.float32
+    )
+    names = ([normalize_author(a) for a in row if a.strip()] for row in authors)
+    rows = sp.csr_matrix(hasher.transform(names), dtype=np.float32)
+    rows.sum_duplicates()
+    rows.data[:] = 1.0
+    return rows
 
 
 def top_terms(
