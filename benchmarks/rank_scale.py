@@ -38,7 +38,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 def build(args: argparse.Namespace) -> dict[str, object]:
     from mlradar._rank.corpus import content_text, read_snapshot
-    from mlradar._rank.features import LexicalEncoder
+    from mlradar._rank.features import AUTHOR_FEATURES, DocFreq, LexicalEncoder, author_rows
     from mlradar._rank.store import FeatureStore
 
     corpus = read_snapshot(args.data)
@@ -47,6 +47,9 @@ def build(args: argparse.Namespace) -> dict[str, object]:
     start = time.perf_counter()
     tf = enc.term_frequencies(texts)
     tf_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    authors = author_rows(d.authors for d in corpus.docs)
+    author_seconds = time.perf_counter() - start
     days = corpus.days
     path = args.work / "papers"
     store = FeatureStore.open(path, enc.config.n_features, "bench" if args.embeddings else None)
@@ -56,6 +59,7 @@ def build(args: argparse.Namespace) -> dict[str, object]:
     n = len(texts)
     reps = -(-args.papers // n)
     df = enc.empty_df()
+    adf = DocFreq(np.zeros(AUTHOR_FEATURES, dtype=np.int32), 0)
     start = time.perf_counter()
     written = 0
     # The oldest repetition first: rows are appended in id order, newest papers last.
@@ -63,8 +67,12 @@ def build(args: argparse.Namespace) -> dict[str, object]:
         take = min(n, args.papers - written)
         block = tf[:take]
         df = df.add(block)
+        # The same names on every repetition, as the same text: a repeated corpus.
+        block_authors = authors[:take]
+        adf = adf.add(block_authors)
         ids = np.arange(written + 1, written + take + 1, dtype=np.int64)
-        store.append(ids, (days[:take] - r * SHIFT_DAYS).astype(np.int32), block, df)
+        block_days = (days[:take] - r * SHIFT_DAYS).astype(np.int32)
+        store.append(ids, block_days, block, df, None, block_authors, adf)
         if dense is not None:
             rows = np.arange(take) % dense.shape[0]
             store.append_dense(np.asarray(dense[rows], dtype=np.float32))
@@ -78,10 +86,15 @@ def build(args: argparse.Namespace) -> dict[str, object]:
         RankIndex(path, "bench", None).update_ann()
         ann_seconds = time.perf_counter() - start
     size = sum(f.stat().st_size for f in path.iterdir())
+    author_files = [f for f in path.iterdir() if f.name in ("aindptr", "aindices")]
+    author_files += [f for f in path.iterdir() if f.name.split(".")[0] == "adf"]
     return {
         "phase": "build",
         "papers": written,
         "features_papers_per_s": n / tf_seconds,
+        "author_rows_papers_per_s": n / author_seconds,
+        "authors_per_paper": authors.nnz / n,
+        "author_mb": sum(f.stat().st_size for f in author_files) / 2**20,
         "append_papers_per_s": written / append_seconds,
         "ann_build_s": ann_seconds,
         "store_mb": size / 2**20,

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # Semantic features (optional extra).
     embedding_model: str | None = None
 
+    # Recommendation priors (mlradar._rank.signals.SignalConfig has the same defaults and
+    # says why): in spreads of the model's scores; 0 turns a prior off.
+    rank_discussion_weight: float = Field(default=0.5, ge=0)
+    rank_recency_weight: float = Field(default=0.25, ge=0)
+    #: Age in days at which half the recency penalty applies; 0 turns recency off.
+    rank_recency_half_life_days: float = Field(default=14.0, ge=0)
+
     @field_validator("arxiv_interval_seconds")
     @classmethod
     def _polite_arxiv(cls, value: float) -> float:

@@ -451,12 +451,22 @@ class Recommendation:
     """For a paper: an item that names it (a post, a story), if any."""
     title: str
     score: float
+    """The ranking score: relevance plus the discussion and recency priors (higher first)."""
     reason: str
-    """One line: the nearest tagged papers and the terms shared with them."""
+    """One line: the nearest tagged papers, the terms shared with them, and the
+    discussion or recency when they changed the rank."""
     url: str | None = None
     date: date | None = None
     terms: tuple[str, ...] = ()
     similar_to: tuple[str, ...] = ()
     """Refs (arXiv ids or ``item:<id>``) of the user's papers nearest to this one."""
     mentions: int = 0
-    """How many stored items (posts, stories, threads) discuss it."""
+    """How many stored items (posts, stories, threads) name it."""
+    discussed_in: tuple[str, ...] = ()
+    """Names of the distinct sources discussing it (arXiv's own listings left out)."""
+    relevance: float | None = None
+    """The model's score alone, before the priors (None where no priors were applied)."""
+    by_authors: tuple[str, ...] = ()
+    """Its authors (names as stored) who also wrote papers the user tagged or liked (for
+    related papers: the paper asked about), when their affinity lifted it into the list
+    or above a paper the text preferred; the reason names the first of them."""

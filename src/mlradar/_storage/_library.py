@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select
 
+from mlradar._rank.rows import TextRow
 from mlradar._storage import schema as s
 from mlradar._storage._base import StorageBase, utcnow
 
 Ref = tuple[str, str]
-#: ``(database id, title, body text, listing day)``: what the ranking index reads.
-TextRow = tuple[int, str, str, date | None]
 
 _CHUNK = 500
 
@@ -232,44 +232,179 @@ class LibraryStorage(StorageBase):
         )
         return {str(r.ref): int(r.value) for r in rows}
 
+    def mention_rows(self, paper_ids: Sequence[int]) -> list[tuple[int, int, int, str, str, str]]:
+        """``(paper id, item id, source id, source kind, source url, source name)`` of every
+        stored item naming one of the papers (by database id): who discusses them, where."""
+        refs, items, src = s.item_refs, s.items, s.sources
+        # Two steps, not one join from papers: SQLite would drive such a join from every
+        # arXiv reference of every item instead of from the few papers asked about.
+        id_of = {arxiv_id: i for i, (arxiv_id, _t) in self.papers_by_db_ids(paper_ids).items()}
+        name = func.coalesce(src.c.name, src.c.title, src.c.url).label("name")
+        rows = self._select_in(
+            refs.c.ref,
+            list(id_of),
+            lambda c: (
+                select(refs.c.ref, refs.c.item_id, items.c.source_id, src.c.kind, src.c.url, name)
+                .join(items, items.c.id == refs.c.item_id)
+                .join(src, src.c.id == items.c.source_id)
+                .where(refs.c.kind == "arxiv", c)
+            ),
+        )
+        out = [
+            (
+                id_of[str(r.ref)],
+                int(r.item_id),
+                int(r.source_id),
+                str(r.kind),
+                str(r.url),
+                str(r.name),
+            )
+            for r in rows
+        ]
+        return sorted(out)
+
+    # -- texts for the ranking index -------------------------------------------------------------
+
     def _iter_texts(
         self, table: Any, after_id: int, batch: int, convert: Callable[[Row[Any]], TextRow]
     ) -> Iterator[list[TextRow]]:
         """Keyset-paginated batches of ``table`` rows with id > ``after_id``, ascending."""
+        columns = _TEXT_COLUMNS[table.name]
         last = after_id
         while True:
             with self.read() as conn:
                 rows = conn.execute(
-                    select(table).where(table.c.id > last).order_by(table.c.id).limit(batch)
+                    select(*columns).where(table.c.id > last).order_by(table.c.id).limit(batch)
                 ).all()
             if not rows:
                 return
             yield [convert(r) for r in rows]
             last = int(rows[-1].id)
 
+    def _texts_by_id(
+        self, table: Any, ids: Sequence[int], convert: Callable[[Row[Any]], TextRow]
+    ) -> list[TextRow]:
+        columns = _TEXT_COLUMNS[table.name]
+        rows = self._select_in(table.c.id, list(ids), lambda c: select(*columns).where(c))
+        return sorted((convert(r) for r in rows), key=lambda t: t[0])
+
+    def _iter_changed(
+        self,
+        table: Any,
+        stamp: Any,
+        since: datetime,
+        up_to_id: int,
+        batch: int,
+        convert: Callable[[Row[Any]], TextRow],
+    ) -> Iterator[list[TextRow]]:
+        # Ids first, by the stamp's index alone: with "id <= n" in the same query a planner
+        # may prefer the primary key's range, which is every row.
+        with self.read() as conn:
+            found = conn.execute(select(table.c.id).where(stamp >= since)).scalars().all()
+        ids = sorted(int(i) for i in found if int(i) <= up_to_id)
+        for i in range(0, len(ids), batch):
+            yield self._texts_by_id(table, ids[i : i + batch], convert)
+
     def iter_paper_texts(self, after_id: int, batch: int = 2000) -> Iterator[list[TextRow]]:
-        """Batches of ``(id, title, abstract, listing day)`` with id > ``after_id``, ascending."""
+        """Batches of ``(id, title, abstract, listing day, authors)`` with id > ``after_id``,
+        ascending."""
+        return self._iter_texts(s.papers, after_id, batch, _paper_text)
 
-        def convert(r: Row[Any]) -> TextRow:
-            day = r.first_version_at
-            if isinstance(day, str):
-                day = date.fromisoformat(day[:10])
-            if day is None and isinstance(r.stored_at, datetime):
-                day = r.stored_at.date()
-            return (int(r.id), str(r.title or ""), str(r.abstract or ""), day)
+    def paper_texts(self, ids: Sequence[int]) -> list[TextRow]:
+        """``(id, title, abstract, listing day, authors)`` of the stored papers among ``ids``."""
+        return self._texts_by_id(s.papers, ids, _paper_text)
 
-        return self._iter_texts(s.papers, after_id, batch, convert)
+    def paper_authors(self, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """Author names of the stored papers among ``ids`` (by database id), in order."""
+        p = s.papers
+        rows = self._select_in(p.c.id, list(ids), lambda c: select(p.c.id, p.c.authors).where(c))
+        return {int(r.id): _author_list(r.authors) for r in rows}
+
+    def item_authors(self, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """The author of each stored item among ``ids`` (one name, or none)."""
+        t = s.items
+        rows = self._select_in(t.c.id, list(ids), lambda c: select(t.c.id, t.c.author).where(c))
+        return {int(r.id): _item_author(r.author) for r in rows}
+
+    def iter_changed_paper_texts(
+        self, since: datetime, up_to_id: int, batch: int = 2000
+    ) -> Iterator[list[TextRow]]:
+        """Texts of papers with id <= ``up_to_id`` stored or changed at ``since`` or later."""
+        return self._iter_changed(
+            s.papers, s.papers.c.stored_at, since, up_to_id, batch, _paper_text
+        )
 
     def iter_item_texts(self, after_id: int, batch: int = 2000) -> Iterator[list[TextRow]]:
-        """Batches of ``(id, title, plain text, day)`` of items with id > ``after_id``."""
+        """Batches of ``(id, title, plain text, day, author)`` of items with id > ``after_id``."""
+        return self._iter_texts(s.items, after_id, batch, _item_text)
 
-        def convert(r: Row[Any]) -> TextRow:
-            when = r.published_at or r.first_seen_at
-            # Item text can be a whole article: its opening says what it is about.
-            body = str(r.text or "")[:4000]
-            return (int(r.id), str(r.title or ""), body, when.date() if when else None)
+    def item_texts(self, ids: Sequence[int]) -> list[TextRow]:
+        """``(id, title, plain text, day, author)`` of the stored items among ``ids``."""
+        return self._texts_by_id(s.items, ids, _item_text)
 
-        return self._iter_texts(s.items, after_id, batch, convert)
+    def iter_changed_item_texts(
+        self, since: datetime, up_to_id: int, batch: int = 2000
+    ) -> Iterator[list[TextRow]]:
+        """Texts of items with id <= ``up_to_id`` stored or changed at ``since`` or later."""
+        return self._iter_changed(
+            s.items, s.items.c.last_seen_at, since, up_to_id, batch, _item_text
+        )
+
+
+_TEXT_COLUMNS: dict[str, tuple[Any, ...]] = {
+    "papers": (
+        s.papers.c.id,
+        s.papers.c.title,
+        s.papers.c.abstract,
+        s.papers.c.first_version_at,
+        s.papers.c.stored_at,
+        s.papers.c.authors,
+    ),
+    "items": (
+        s.items.c.id,
+        s.items.c.title,
+        s.items.c.text,
+        s.items.c.published_at,
+        s.items.c.first_seen_at,
+        s.items.c.author,
+    ),
+}
+
+
+def _author_list(raw: str | None) -> tuple[str, ...]:
+    """``papers.authors`` (a JSON list of names) as a tuple; unreadable means none."""
+    if not raw:
+        return ()
+    try:
+        names = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ()
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()
+
+
+def _item_author(raw: str | None) -> tuple[str, ...]:
+    name = " ".join(str(raw or "").split())
+    return (name,) if name else ()
+
+
+def _paper_text(r: Row[Any]) -> TextRow:
+    day = r.first_version_at
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    if day is None and isinstance(r.stored_at, datetime):
+        day = r.stored_at.date()
+    return TextRow(
+        int(r.id), str(r.title or ""), str(r.abstract or ""), day, _author_list(r.authors)
+    )
+
+
+def _item_text(r: Row[Any]) -> TextRow:
+    when = r.published_at or r.first_seen_at
+    # Item text can be a whole article: its opening says what it is about.
+    body = str(r.text or "")[:4000]
+    return TextRow(
+        int(r.id), str(r.title or ""), body, when.date() if when else None, _item_author(r.author)
+    )
 
 
 __all__ = ["LibraryStorage", "Ref", "TextRow"]

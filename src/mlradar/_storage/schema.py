@@ -130,6 +130,8 @@ items = Table(
     Index("ix_items_url", "url"),
     Index("ix_items_published_at", "published_at"),
     Index("ix_items_first_seen_at", "first_seen_at"),
+    # The ranking index finds changed items by it (written when content changes).
+    Index("ix_items_last_seen_at", "last_seen_at"),
 )
 
 # What an item names: arXiv ids and DOIs.  This is how the same paper joins across sources.
@@ -167,6 +169,8 @@ papers = Table(
     Column("stored_at", UTCDateTime, nullable=False),
     Index("ix_papers_first_version_at", "first_version_at"),
     Index("ix_papers_doi", "doi"),
+    # The ranking index finds edited papers by it (written on insert and on every change).
+    Index("ix_papers_stored_at", "stored_at"),
 )
 
 user_tags = Table(
