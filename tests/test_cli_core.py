@@ -54,6 +54,7 @@ def test_add_update_search_stats(cli, server: FeedServer) -> None:  # type: igno
     assert summary["total"] == {"sources": 1, "new": 2, "updated": 0, "unchanged": 0, "failed": 0}
 
     code, out = cli("search", "saddle", "--json")
+    assert cli("search", "saddle", "--json", "--exhaustive") == (code, out)
     hits = json.loads(out)
     assert [h["title"] for h in hits] == ["Saddle points and gradient descent"]
     assert hits[0]["url"] == "http://example.org/a"  # tracking parameters dropped

@@ -31,8 +31,17 @@ class RadarBase:
     def _user_id(self) -> int:
         return self._storage.user_id(self._settings.user)
 
+    def semantic_search(self, query: str, *, limit: int = 20) -> list[SearchHit]:
+        """No semantic hits; the library part overrides this with embeddings."""
+        return []
+
     def hybrid_search(
-        self, lexical: Sequence[SearchHit], query: str, *, limit: int = 20
+        self,
+        lexical: Sequence[SearchHit],
+        query: str,
+        *,
+        limit: int = 20,
+        semantic: Sequence[SearchHit] | None = None,
     ) -> list[SearchHit]:
         """Lexical hits as they are; the library part overrides this to fuse in embeddings."""
         return list(lexical)[:limit]

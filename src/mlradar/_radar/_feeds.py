@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from mlradar._radar._base import RadarBase
 from mlradar._sources.discovery import discover_feeds, looks_like_feed
 from mlradar._sources.feed import parse_feed
 from mlradar._storage._base import utcnow
+from mlradar._storage._items import RANK_LIMIT
 from mlradar._update.connectors import default_connectors
 from mlradar._update.pipeline import FEED_ACCEPT, ProgressCallback, Updater
 from mlradar.exceptions import (
@@ -23,6 +26,18 @@ from mlradar.exceptions import (
     SourceNotFoundError,
 )
 from mlradar.types import Item, SearchHit, Source, Stats, UpdateSummary
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _search_pool() -> ThreadPoolExecutor:
+    """Worker threads for the full-text half of searches, shared by every Radar."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlradar-search")
+        return _POOL
 
 
 class FeedsMixin(RadarBase):
@@ -173,6 +188,10 @@ class FeedsMixin(RadarBase):
             raise NotFoundError(f"no item {item_id}")
         return found
 
+    #: Run the full-text half in a worker thread while this one runs the semantic half
+    #: (both wait mostly in C code that releases the GIL: SQLite, torch, numpy).
+    _concurrent_search = True
+
     def search(
         self,
         query: str,
@@ -180,20 +199,41 @@ class FeedsMixin(RadarBase):
         limit: int = 20,
         sources: Sequence[int | str] | None = None,
         since: datetime | None = None,
+        exhaustive: bool = False,
     ) -> list[SearchHit]:
         """Full-text search over items and papers: words, "phrases", OR, -exclusions, prefix*.
 
         Title matches weigh more than author matches, which weigh more than body text.
         With ``sources``, only those sources' items are searched (papers have no source).
+        Without filters, papers near the query's meaning (embeddings, when computed) are
+        fused in by reciprocal rank.
+
+        A query matching more than 20,000 papers (or items) ranks the 20,000 most
+        recently stored of them, which keeps a very common word fast on a large corpus;
+        ``exhaustive=True`` ranks every match.
         """
         if limit < 1:
             raise InvalidInputError("limit must be at least 1")
         source_ids = None if not sources else [self._storage.get_source(s).id for s in sources]
-        hits = self._storage.search(query, limit=limit, source_ids=source_ids, since=since)
+        rank_limit = None if exhaustive else RANK_LIMIT
+
+        def fulltext() -> list[SearchHit]:
+            return self._storage.search(
+                query, limit=limit, source_ids=source_ids, since=since, rank_limit=rank_limit
+            )
+
         if source_ids is not None or since is not None:
-            return hits  # the semantic half knows neither sources nor dates
+            return fulltext()  # the semantic half knows neither sources nor dates
+        if not self._concurrent_search:
+            return self.hybrid_search(fulltext(), query, limit=limit)
+        pending = _search_pool().submit(fulltext)
+        try:
+            semantic = self.semantic_search(query, limit=max(limit, 20))
+        except BaseException:
+            pending.result()  # a query the full-text half rejects is reported as it says
+            raise
         # Fused with the semantic half where paper embeddings exist; lexical alone otherwise.
-        return self.hybrid_search(hits, query, limit=limit)
+        return self.hybrid_search(pending.result(), query, limit=limit, semantic=semantic)
 
     def stats(self) -> Stats:
         return self._storage.stats()

@@ -255,7 +255,12 @@ class RankIndex:
             self.ann.assign(block[self.ann.assigned - start :])
 
     def sync(self, batches: Iterable[Sequence[TextRow]]) -> int:
-        return sum(self.add(batch) for batch in batches)
+        added = sum(self.add(batch) for batch in batches)
+        if self.ann.assigned < self.store.meta.dense_rows:
+            # An IVF index left behind (a damaged file, an older format) catches up here,
+            # not only when new rows arrive.
+            self.update_ann()
+        return added
 
     @property
     def has_authors(self) -> bool:

@@ -7,7 +7,9 @@ user's query is parsed once (:mod:`mlradar._storage._query`) and rendered for ea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mlradar._storage._query import Query, to_fts5, to_tsquery
 
@@ -90,45 +92,114 @@ def fts_drop(dialect: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class FtsMatch:
-    """A rendered full-text condition: SQL fragments plus their bound parameters.
+class FtsSearch:
+    """A rendered full-text search: one SQL statement and its bound parameters.
 
-    ``join`` goes after ``FROM <table> AS t``; ``where`` restricts to matches; ``score``
-    is higher-is-better; ``snippet`` is an SQL expression for a highlighted excerpt.
+    The statement returns the caller's ``columns`` plus ``score`` (higher is better) and
+    ``snippet`` (a highlighted excerpt) for at most ``:limit`` rows, best first.
     """
 
-    join: str
-    where: str
-    score: str
-    snippet: str
-    params: dict[str, str]
+    sql: str
+    params: dict[str, Any]
 
 
-def fts_match(dialect: str, spec: FtsSpec, query: Query, weights: tuple[float, ...]) -> FtsMatch:
+def fts_search(
+    dialect: str,
+    spec: FtsSpec,
+    query: Query,
+    weights: tuple[float, ...],
+    *,
+    columns: str,
+    joins: str = "",
+    filters: Sequence[str] = (),
+    rank_limit: int | None = None,
+) -> FtsSearch:
+    """Rank the matches of ``query`` in ``spec.table``, then dress the best few.
+
+    Ranking runs over the full-text index alone (plus the content table only when
+    ``filters`` need it); the columns, the joins and the snippet, which cost far more per
+    row than the score, are computed for the ``:limit`` best rows only.  ``columns``,
+    ``joins`` and ``filters`` refer to the content table as ``t``.
+
+    ``rank_limit`` bounds the work of a query that matches a large part of the corpus:
+    only the ``rank_limit`` most recently stored matches (highest ids) are ranked.
+    Ties in score go to the newer row, so the order is deterministic.
+    """
     if dialect == "sqlite":
-        w = ", ".join(str(x) for x in weights)
-        snippet_col = len(spec.columns) - 1
-        return FtsMatch(
-            join=f"JOIN {spec.fts} ON {spec.fts}.rowid = t.id",
-            where=f"{spec.fts} MATCH :q",
-            # bm25 is lower-is-better; negate so every dialect sorts descending.
-            score=f"-bm25({spec.fts}, {w})",
-            snippet=f"snippet({spec.fts}, {snippet_col}, '[', ']', '…', 24)",
-            params={"q": to_fts5(query)},
+        return _sqlite_search(spec, query, weights, columns, joins, filters, rank_limit)
+    return _postgres_search(spec, query, weights, columns, joins, filters, rank_limit)
+
+
+def _sqlite_search(
+    spec: FtsSpec,
+    query: Query,
+    weights: tuple[float, ...],
+    columns: str,
+    joins: str,
+    filters: Sequence[str],
+    rank_limit: int | None,
+) -> FtsSearch:
+    f, table = spec.fts, spec.table
+    # CROSS JOIN fixes the loop order: the full-text index outside, the table probed by id.
+    source = f + (f" CROSS JOIN {table} AS t ON t.id = {f}.rowid" if filters else "")
+    where = " AND ".join([f"{f} MATCH :q", *filters])
+    params: dict[str, Any] = {"q": to_fts5(query)}
+    w = ", ".join(str(x) for x in weights)
+    # bm25 is lower-is-better; negate so every dialect sorts descending.
+    scored = f"SELECT {f}.rowid AS id, -bm25({f}, {w}) AS score FROM {source} WHERE {where}"
+    if rank_limit is None:
+        ranked = f"{scored} ORDER BY score DESC, {f}.rowid DESC LIMIT :limit"
+    else:
+        # The index walks its matches newest first and stops after rank_limit of them:
+        # one pass, and bm25 computed for those rows only.
+        ranked = (
+            f"SELECT id, score FROM ({scored} ORDER BY {f}.rowid DESC LIMIT :rank_limit) "
+            "ORDER BY score DESC, id DESC LIMIT :limit"
         )
-    # PostgreSQL: ts_rank_cd weights are {D, C, B, A}.
-    wa, wb, wc = (x / max(weights) for x in weights)
-    text_col = spec.columns[-1]
-    return FtsMatch(
-        join="",
-        where="t.search_vector @@ to_tsquery('english', :q)",
-        score=(
-            f"ts_rank_cd('{{0.0, {wc}, {wb}, {wa}}}', t.search_vector, to_tsquery('english', :q))"
-        ),
-        snippet=(
-            f"ts_headline('english', coalesce(t.{text_col}, ''), "
-            "to_tsquery('english', :q), "
-            "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1')"
-        ),
-        params={"q": to_tsquery(query)},
+        params["rank_limit"] = rank_limit
+    snippet = f"snippet({f}, {len(spec.columns) - 1}, '[', ']', '…', 24)"
+    # snippet() needs its row found through MATCH: the rowid constraint makes that a seek.
+    sql = (
+        f"SELECT {columns}, top.score AS score, {snippet} AS snippet "
+        f"FROM ({ranked}) AS top CROSS JOIN {table} AS t CROSS JOIN {f} {joins} "
+        f"WHERE t.id = top.id AND {f}.rowid = top.id AND {f} MATCH :q "
+        "ORDER BY top.score DESC, top.id DESC"
     )
+    return FtsSearch(sql, params)
+
+
+def _postgres_search(
+    spec: FtsSpec,
+    query: Query,
+    weights: tuple[float, ...],
+    columns: str,
+    joins: str,
+    filters: Sequence[str],
+    rank_limit: int | None,
+) -> FtsSearch:
+    table = spec.table
+    tsq = "to_tsquery('english', :q)"
+    where = " AND ".join([f"t.search_vector @@ {tsq}", *filters])
+    params: dict[str, Any] = {"q": to_tsquery(query)}
+    # ts_rank_cd weights are {D, C, B, A}.
+    wa, wb, wc = (x / max(weights) for x in weights)
+    score = f"ts_rank_cd('{{0.0, {wc}, {wb}, {wa}}}', t.search_vector, {tsq})"
+    scored = f"SELECT t.id AS id, {score} AS score FROM {table} AS t WHERE {where}"
+    if rank_limit is None:
+        ranked = f"{scored} ORDER BY score DESC, t.id DESC LIMIT :limit"
+    else:
+        ranked = (
+            f"SELECT id, score FROM ({scored} ORDER BY t.id DESC LIMIT :rank_limit) AS newest "
+            "ORDER BY score DESC, id DESC LIMIT :limit"
+        )
+        params["rank_limit"] = rank_limit
+    snippet = (
+        f"ts_headline('english', coalesce(t.{spec.columns[-1]}, ''), {tsq}, "
+        "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1')"
+    )
+    sql = (
+        f"SELECT {columns}, top.score AS score, {snippet} AS snippet "
+        f"FROM ({ranked}) AS top JOIN {table} AS t ON t.id = top.id {joins} "
+        "ORDER BY top.score DESC, top.id DESC"
+    )
+    return FtsSearch(sql, params)

@@ -11,11 +11,19 @@ from sqlalchemy import Row, bindparam, delete, func, insert, select, text, updat
 from mlradar._model import FetchState, ParsedEntry, StoreCounts
 from mlradar._storage import schema as s
 from mlradar._storage._base import StorageBase, dumps, loads_tuple, utcnow
-from mlradar._storage._dialects import ITEM_WEIGHTS, ITEMS_FTS, PAPER_WEIGHTS, PAPERS_FTS, fts_match
-from mlradar._storage._query import parse_query
+from mlradar._storage._dialects import (
+    ITEM_WEIGHTS,
+    ITEMS_FTS,
+    PAPER_WEIGHTS,
+    PAPERS_FTS,
+    fts_search,
+)
+from mlradar._storage._query import Query, parse_query
 from mlradar.types import Item, SearchHit, Stats
 
 _CHUNK = 500
+#: Most matches of one query that are ranked (the newest ones): see :meth:`ItemsStorage.search`.
+RANK_LIMIT = 20_000
 
 
 def _entry_values(e: ParsedEntry) -> dict[str, Any]:
@@ -177,45 +185,62 @@ class ItemsStorage(StorageBase):
         source_ids: Sequence[int] | None = None,
         since: datetime | None = None,
         kinds: Sequence[Literal["item", "paper"]] = ("item", "paper"),
+        rank_limit: int | None = RANK_LIMIT,
     ) -> list[SearchHit]:
         """Full-text search over items and papers, best first.
 
         Scores of the two kinds come from the same ranking function with the same
         column weights, so merging them by score is meaningful.
+
+        A query matching more than ``rank_limit`` items (or papers) ranks only the
+        ``rank_limit`` most recently stored of them (those passing the filters): scoring
+        every match of a very common word in a million papers takes seconds.  ``None``
+        ranks every match.
         """
         query = parse_query(query_text)
+        if rank_limit is not None:
+            rank_limit = max(rank_limit, limit)
         hits: list[SearchHit] = []
         if "item" in kinds:
-            hits += self._search_items(query, limit, source_ids, since)
+            hits += self._search_items(query, limit, source_ids, since, rank_limit)
         if "paper" in kinds and source_ids is None:
-            hits += self._search_papers(query, limit, since)
+            hits += self._search_papers(query, limit, since, rank_limit)
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
 
     def _search_items(
-        self, query: Any, limit: int, source_ids: Sequence[int] | None, since: datetime | None
+        self,
+        query: Query,
+        limit: int,
+        source_ids: Sequence[int] | None,
+        since: datetime | None,
+        rank_limit: int | None,
     ) -> list[SearchHit]:
-        m = fts_match(self.dialect, ITEMS_FTS, query, ITEM_WEIGHTS)
-        where = [m.where]
-        params: dict[str, Any] = dict(m.params, limit=limit)
+        filters = []
+        params: dict[str, Any] = {"limit": limit}
         if source_ids is not None:
-            where.append("t.source_id IN :source_ids")
+            filters.append("t.source_id IN :source_ids")
             params["source_ids"] = list(source_ids)
         if since is not None:
-            where.append("coalesce(t.published_at, t.first_seen_at) >= :since")
+            filters.append("coalesce(t.published_at, t.first_seen_at) >= :since")
             params["since"] = s.UTCDateTime().process_bind_param(since, None)  # type: ignore[arg-type]
-        sql = text(
-            f"SELECT t.id, t.title, t.url, t.published_at, t.first_seen_at, "
-            f"coalesce(src.name, src.title, src.url) AS source_name, "
-            f"{m.score} AS score, {m.snippet} AS snippet "
-            f"FROM items AS t {m.join} JOIN sources AS src ON src.id = t.source_id "
-            f"WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT :limit"
+        found = fts_search(
+            self.dialect,
+            ITEMS_FTS,
+            query,
+            ITEM_WEIGHTS,
+            columns="t.id, t.title, t.url, t.published_at, t.first_seen_at, "
+            "coalesce(src.name, src.title, src.url) AS source_name",
+            joins="JOIN sources AS src ON src.id = t.source_id",
+            filters=filters,
+            rank_limit=rank_limit,
         )
+        sql = text(found.sql)
         if source_ids is not None:
             sql = sql.bindparams(bindparam("source_ids", expanding=True))
         conv = s.UTCDateTime()
         with self.read() as conn:
-            rows = conn.execute(sql, params).all()
+            rows = conn.execute(sql, {**found.params, **params}).all()
         return [
             SearchHit(
                 kind="item",
@@ -230,20 +255,25 @@ class ItemsStorage(StorageBase):
             for r in rows
         ]
 
-    def _search_papers(self, query: Any, limit: int, since: datetime | None) -> list[SearchHit]:
-        m = fts_match(self.dialect, PAPERS_FTS, query, PAPER_WEIGHTS)
-        where = [m.where]
-        params: dict[str, Any] = dict(m.params, limit=limit)
+    def _search_papers(
+        self, query: Query, limit: int, since: datetime | None, rank_limit: int | None
+    ) -> list[SearchHit]:
+        filters = []
+        params: dict[str, Any] = {"limit": limit}
         if since is not None:
-            where.append("t.first_version_at >= :since")
+            filters.append("t.first_version_at >= :since")
             params["since"] = since.date()
-        sql = text(
-            f"SELECT t.arxiv_id, t.title, t.first_version_at, {m.score} AS score, "
-            f"{m.snippet} AS snippet FROM papers AS t {m.join} "
-            f"WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT :limit"
+        found = fts_search(
+            self.dialect,
+            PAPERS_FTS,
+            query,
+            PAPER_WEIGHTS,
+            columns="t.arxiv_id, t.title, t.first_version_at",
+            filters=filters,
+            rank_limit=rank_limit,
         )
         with self.read() as conn:
-            rows = conn.execute(sql, params).all()
+            rows = conn.execute(text(found.sql), {**found.params, **params}).all()
         out = []
         for r in rows:
             day = r.first_version_at

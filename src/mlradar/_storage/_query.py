@@ -3,6 +3,13 @@
 Syntax, as on a web search box: words must all match; ``"a phrase"`` matches in order;
 ``OR`` between two terms matches either; ``-word`` excludes; ``word*`` matches a prefix.
 Anything else is taken literally, so no user input can produce an SQL or FTS syntax error.
+
+English function words ("and", "from", "the"...) standing alone are dropped, as
+PostgreSQL's ``english`` configuration does, unless nothing else is left: almost every
+document holds them, so they barely move a score (bm25 gives a word in over half the
+documents no weight at all) while matching them is the costliest part of a search on
+SQLite (a million-row posting list merged, then counted for its weight).  Inside quotes
+they are kept: a phrase means its exact words.
 """
 
 from __future__ import annotations
@@ -16,6 +23,16 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?(\*?)|(\S+)')
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
+#: PostgreSQL's (Snowball's) English stop words, so that both databases drop the same.
+_STOP_WORDS = """i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what which
+    who whom this that these those am is are was were be been being have has had having do
+    does did doing a an the and but if or because as until while of at by for with about
+    against between into through during before after above below to from up down in out on
+    off over under again further then once here there when where why how all any both each
+    few more most other some such no nor not only own same so than too very s t can will
+    just don should now"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +85,19 @@ def parse_query(text: str) -> Query:
         join_next = False
     if not clauses:
         raise SearchQueryError(f"nothing to search for in {text!r}: give at least one word")
+    content = [c for c in clauses if not _is_stop_word(c)]
+    if content:
+        clauses = content
     if sum(len(c) for c in clauses) + len(excluded) > MAX_TERMS:
         raise SearchQueryError(f"too many search terms (at most {MAX_TERMS})")
     return Query(tuple(tuple(c) for c in clauses), tuple(excluded))
+
+
+def _is_stop_word(clause: list[Term]) -> bool:
+    if len(clause) != 1 or clause[0].phrase or clause[0].prefix:
+        return False
+    words = _WORDS.findall(clause[0].text.lower())
+    return len(words) == 1 and words[0] in STOP_WORDS
 
 
 def _fts5_term(t: Term) -> str:

@@ -42,11 +42,21 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", min=1),
         source: list[str] = typer.Option([], "--source", help="Only this source (repeatable)."),
         since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD, or 36h / 7d / 2w."),
+        exhaustive: bool = typer.Option(
+            False,
+            "--exhaustive",
+            help="Rank every match (by default, a query matching over 20,000 records "
+            "ranks the newest 20,000).",
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """Search titles, authors and text of every item and paper."""
         hits = radar(ctx).search(
-            query, limit=limit, sources=source or None, since=parse_since(since)
+            query,
+            limit=limit,
+            sources=source or None,
+            since=parse_since(since),
+            exhaustive=exhaustive,
         )
         if as_json:
             print_json(hits)
