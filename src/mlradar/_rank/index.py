@@ -164,14 +164,7 @@ class RankIndex:
             authors = author_rows(r.authors for r in rows)
             adf = self.author_doc_freq().add(authors)
         self.store.append(ids, days, tf, df, fps, authors, adf)
-        self._df, self._idf = df, None
-        if adf is not None:
-            self._adf = adf
-        embedder = self.embedder if dense_complete else None
-        if embedder is not None:
-            self.store.append_dense(embedder.encode(texts))
-            self.update_ann()
-        return len(rows)
+        return self._appended(len(rows), df, adf, texts if dense_complete else None)
 
     def refresh(self, batches: Iterable[Sequence[TextRow]]) -> int:
         """Featurize again the stored rows whose text (or day) changed; returns how many.
@@ -224,14 +217,21 @@ class RankIndex:
         ids = np.array([r.id for r in rows], dtype=np.int64)
         dense_complete = self.has_dense
         self.store.append_moved(current, ids, days, tf, df, fps, authors, adf)
+        return self._appended(len(rows), df, adf, texts if dense_complete else None)
+
+    def _appended(
+        self, n: int, df: DocFreq, adf: DocFreq | None, texts: Sequence[str] | None
+    ) -> int:
+        """After rows were appended: keep the new frequencies, and embed the rows when the
+        store was fully embedded (``texts`` given) so that it stays so."""
         self._df, self._idf = df, None
         if adf is not None:
             self._adf = adf
-        embedder = self.embedder if dense_complete else None
-        if embedder is not None:
+        embedder = self.embedder if texts is not None else None
+        if embedder is not None and texts is not None:
             self.store.append_dense(embedder.encode(texts))
             self.update_ann()
-        return len(rows)
+        return n
 
     @property
     def changed_since(self) -> str | None:
