@@ -368,7 +368,7 @@ def query(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from mlradar._radar import make_radar
-    from mlradar._radar._library import _encode_query
+    from mlradar._radar._semantic import _encode_query
 
     if args.threads:
         torch.set_num_threads(args.threads)

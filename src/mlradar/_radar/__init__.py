@@ -14,10 +14,20 @@ from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._feeds import FeedsMixin
 from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
+from mlradar._radar._recommend import RecommendMixin
+from mlradar._radar._semantic import SemanticSearchMixin
 from mlradar._storage import normalize_url, open_storage
 
 
-class Radar(FeedsMixin, CatalogMixin, PapersMixin, LibraryMixin, RadarBase):
+class Radar(
+    FeedsMixin,
+    CatalogMixin,
+    PapersMixin,
+    RecommendMixin,
+    SemanticSearchMixin,
+    LibraryMixin,
+    RadarBase,
+):
     """A radar over one database.  Create it with :func:`make_radar`."""
 
 

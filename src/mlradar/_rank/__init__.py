@@ -1,5 +1,5 @@
 """Ranking: features, models, the feature store, and the evaluation harness.
 
 Pure numpy / scipy / scikit-learn: no SQL and no I/O beyond the feature store's own
-files.  The facade (:mod:`mlradar._radar._library`) feeds it rows from storage.
+files.  The facade (:mod:`mlradar._radar`) feeds it rows from storage.
 """
