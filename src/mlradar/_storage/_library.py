@@ -215,10 +215,6 @@ class LibraryStorage(StorageBase):
         """For each paper, the newest item that names it (for ``Recommendation.item_id``)."""
         return self._per_paper(arxiv_ids, func.max(s.item_refs.c.item_id))
 
-    def mention_counts(self, arxiv_ids: Sequence[str]) -> dict[str, int]:
-        """How many stored items (posts, stories, threads) name each paper: its discussion."""
-        return self._per_paper(arxiv_ids, func.count(func.distinct(s.item_refs.c.item_id)))
-
     def _per_paper(self, arxiv_ids: Sequence[str], aggregate: Any) -> dict[str, int]:
         refs = s.item_refs
         rows = self._select_in(
