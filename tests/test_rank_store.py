@@ -45,6 +45,24 @@ class FakeEmbedder:
         return out
 
 
+class Clustered(FakeEmbedder):
+    """Vectors near one of 8 fixed centres, chosen by the text's last number (mod 8)."""
+
+    dim = 16
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rng = np.random.default_rng(0)
+        self.centers = self.rng.normal(size=(8, 16)).astype(np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.array(
+            [self.centers[int(t.split()[-1]) % 8] + 0.05 * self.rng.normal(size=16) for t in texts],
+            dtype=np.float32,
+        )
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
 def rows(start: int, n: int, day: date = date(2025, 5, 1)) -> list[tuple[int, str, str, date]]:
     topics = ["graph neural networks", "speech recognition", "robot grasping"]
     return [
@@ -158,19 +176,6 @@ def test_rank_many_puts_papers_and_items_on_one_scale(tmp_path: Path) -> None:
 
 
 def test_ann_index_finds_the_nearest_rows_and_keeps_up(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    centers = rng.normal(size=(8, 16)).astype(np.float32)
-
-    class Clustered(FakeEmbedder):
-        dim = 16
-
-        def encode(self, texts: list[str]) -> np.ndarray:
-            out = np.array(
-                [centers[int(t.split()[-1]) % 8] + 0.05 * rng.normal(size=16) for t in texts],
-                dtype=np.float32,
-            )
-            return out / np.linalg.norm(out, axis=1, keepdims=True)
-
     index = RankIndex(tmp_path / "papers", "clustered", Clustered())
     index.ann_min_rows = 200
     batch = [(i, f"paper {i}", f"text {i}", date(2025, 5, 1)) for i in range(1, 401)]
@@ -582,19 +587,6 @@ def test_author_files_follow_the_crash_rule(tmp_path: Path) -> None:
 
 
 def test_related_candidates_include_papers_by_the_same_authors(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    centers = rng.normal(size=(8, 16)).astype(np.float32)
-
-    class Clustered(FakeEmbedder):
-        dim = 16
-
-        def encode(self, texts: list[str]) -> np.ndarray:
-            out = np.array(
-                [centers[int(t.split()[-1]) % 8] + 0.05 * rng.normal(size=16) for t in texts],
-                dtype=np.float32,
-            )
-            return out / np.linalg.norm(out, axis=1, keepdims=True)
-
     index = RankIndex(tmp_path / "papers", "clustered", Clustered())
     index.ann_min_rows = 200
     batch = [
