@@ -601,3 +601,14 @@ def test_sniff_is_fast_on_hostile_prologs() -> None:
     assert sniff(b"<!-- -->" + b" " * 100_000 + b"x") == "text"
     assert sniff(b"<?xml " + b"a" * 100_000) == "text"
     assert time.perf_counter() - start < 0.5
+
+
+def test_entries_carry_every_link_of_their_content_canonical_and_once() -> None:
+    doc = b"""<rss version="2.0"><channel><title>t</title><item><title>Issue 12</title>
+    <link>https://news.example/issue-12</link><description>
+    &lt;a href="https://arxiv.org/abs/2501.00001?utm_source=nl"&gt;one&lt;/a&gt;
+    &lt;a href="/papers/two"&gt;two&lt;/a&gt; &lt;a href="https://arxiv.org/abs/2501.00001"&gt;again&lt;/a&gt;
+    &lt;a href="javascript:alert(1)"&gt;no&lt;/a&gt; &lt;a href="https://news.example/issue-12"&gt;self&lt;/a&gt;
+    </description></item></channel></rss>"""
+    entry = parse_feed(doc, "https://news.example/feed").entries[0]
+    assert entry.links == ("https://arxiv.org/abs/2501.00001", "https://news.example/papers/two")

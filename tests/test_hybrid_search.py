@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mlradar._radar import Radar, make_radar
-from mlradar._radar._library import rank_dir_for
+from mlradar._radar._index import rank_dir_for
 from mlradar._radar._semantic import QUERY_CACHE
 from mlradar._rank.index import RankIndex
 from mlradar.exceptions import SearchQueryError

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from mlradar._model import FetchState, ParsedEntry
 from mlradar._radar import Radar, make_radar
-from mlradar._radar._library import rank_dir_for
+from mlradar._radar._index import rank_dir_for
 from mlradar._rank.index import author_columns, profile_of
 from mlradar.cli import _common
 from mlradar.cli import library as library_cli

@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mlradar._model import FetchState, ParsedEntry
-from mlradar._rank.rows import TextRow
+from mlradar._model import FetchState, ParsedEntry, TextRow
 from mlradar._storage import Storage, open_storage
 from mlradar.types import Paper
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlradar._model import TextRow
 from mlradar._rank.features import AUTHOR_FEATURES, DocFreq, LexicalEncoder, author_rows
 from mlradar._rank.index import (
     RankIndex,
@@ -21,7 +22,6 @@ from mlradar._rank.index import (
     rank_many,
 )
 from mlradar._rank.models import RankConfig
-from mlradar._rank.rows import TextRow
 from mlradar._rank.store import FeatureStore
 from mlradar.exceptions import StorageError
 

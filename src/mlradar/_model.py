@@ -6,9 +6,20 @@ Public records live in :mod:`mlradar.types`; these are not part of the API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import NamedTuple
 
 from mlradar.types import Paper
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionSignal:
+    """How much an entry is discussed where it was found: a Hacker News story's points and
+    comments, a Reddit post's score and comments.  None where the source does not say."""
+
+    points: int | None = None
+    comments: int | None = None
+    comments_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,14 @@ class ParsedEntry:
     arxiv_ids: tuple[str, ...]
     dois: tuple[str, ...]
     content_hash: str
+    #: Every http(s) link the entry's content holds, canonical, in order, without repeats
+    #: (stories join a post to the pages it links; a newsletter names many papers).
+    links: tuple[str, ...] = ()
+    #: Paper identifiers other than arXiv ids and DOIs that the entry names, as
+    #: ``(scheme, value)``: ``("openreview", "abc123")``, ``("pmlr", "v235/smith24a")``.
+    refs: tuple[tuple[str, str], ...] = ()
+    #: Points and comments where the source counts them (HN, Reddit), else None.
+    discussion: DiscussionSignal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +95,29 @@ class SourceFetch:
     last_modified: str | None = None
     retry_after: float | None = None
     max_age: float | None = None
+
+
+class TextRow(NamedTuple):
+    """What the ranking index reads of one paper or item: storage reads these rows from
+    the database and the ranking index featurizes them.
+
+    A tuple (older callers and tests pass plain 4-tuples: :func:`as_text_row` turns
+    them into rows without authors).
+    """
+
+    id: int
+    """The database id."""
+    title: str
+    body: str
+    """A paper's abstract, an item's plain text (its opening)."""
+    day: date | None
+    """The listing (or publication) day."""
+    authors: tuple[str, ...] = ()
+    """Names as stored: a paper's author list, an item's one author (or none)."""
+
+
+def as_text_row(row: tuple[object, ...]) -> TextRow:
+    """A :class:`TextRow` from itself or from a plain ``(id, title, body, day[, authors])``."""
+    if isinstance(row, TextRow):
+        return row
+    return TextRow(*row)  # type: ignore[arg-type]

@@ -186,3 +186,24 @@ def html_to_text(html: str) -> str:
         html = _html.unescape(_TO_TEXT.clean(_BREAKING_TAG.sub(" <", html)))
     # split/join is several times faster than re.sub(r"\s+", ...) on long text.
     return " ".join(html.split())
+
+
+#: Links kept per entry: a newsletter issue links a few dozen pages, a link dump hundreds.
+MAX_LINKS = 200
+# nh3 writes every attribute double-quoted with "&" escaped, so its output needs no parser.
+_HREF = re.compile(r'<a\s[^>]*?href="([^"]+)"')
+
+
+def extract_links(sanitized_html: str, limit: int = MAX_LINKS) -> tuple[str, ...]:
+    """The absolute http(s) links of HTML that :func:`sanitize_html` produced, in order of
+    appearance, without repeats, at most ``limit``."""
+    if "href" not in sanitized_html:
+        return ()
+    found: dict[str, None] = {}
+    for m in _HREF.finditer(sanitized_html):
+        url = _html.unescape(m.group(1)).strip()
+        if url.lower().startswith(("http://", "https://")):
+            found.setdefault(url, None)
+            if len(found) >= limit:
+                break
+    return tuple(found)

@@ -14,14 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mlradar._radar._library import (
-    _ITEMS,
-    _PAPERS,
-    LibraryMixin,
-    _check_limit,
-    _check_tag,
-    _ref_label,
-)
+from mlradar._radar._index import _ITEMS, _PAPERS
+from mlradar._radar._library import LibraryMixin, _check_limit, _check_tag, _ref_label
 from mlradar._rank.corpus import day_number, day_to_date
 from mlradar._rank.index import (
     Ranked,

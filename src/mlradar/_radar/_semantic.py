@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from mlradar._radar._library import _PAPERS, LibraryMixin, _check_limit
+from mlradar._radar._index import _PAPERS
+from mlradar._radar._library import LibraryMixin, _check_limit
 from mlradar._rank.embed import Embedder
 from mlradar._rank.index import (
     RankIndex,

@@ -1,6 +1,6 @@
 """The ranking index of one database: a feature store kept in step with it, and queries.
 
-:class:`RankIndex` turns batches of :class:`~mlradar._rank.rows.TextRow` (id, title,
+:class:`RankIndex` turns batches of :class:`~mlradar._model.TextRow` (id, title,
 text, day, authors; read by the storage layer) into stored features, incrementally, and
 answers the ranking questions on top: candidates in a window, profiles from feedback,
 scores with reasons, and dense nearest neighbours for search.  No SQL here: the caller
@@ -22,6 +22,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction import FeatureHasher
 
+from mlradar._model import TextRow, as_text_row
 from mlradar._rank.ann import MIN_ROWS, SHORTLIST, IvfIndex, default_probes, matvec
 from mlradar._rank.corpus import day_number
 from mlradar._rank.embed import Embedder
@@ -43,7 +44,6 @@ from mlradar._rank.models import (
     score_profile,
     with_linear,
 )
-from mlradar._rank.rows import TextRow, as_text_row
 from mlradar._rank.signals import passed
 from mlradar._rank.store import FeatureStore
 

@@ -41,7 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from mlradar._content.html import html_to_text, sanitize_html
+from mlradar._content.html import extract_links, html_to_text, sanitize_html
 from mlradar._identity.arxiv import extract_arxiv_ids
 from mlradar._identity.doi import extract_dois
 from mlradar._identity.entries import content_hash, entry_key
@@ -67,6 +67,8 @@ MAX_TITLE_CHARS = 1000
 MAX_AUTHOR_CHARS = 500
 MAX_CATEGORIES = 50
 MAX_CATEGORY_CHARS = 200
+#: Links kept per entry.
+MAX_LINKS = 200
 #: feedparser's own HTML sanitizer and relative-URI resolver stay off: nh3 does both.
 FEEDPARSER_OPTIONS: dict[str, bool] = {"sanitize_html": False, "resolve_relative_uris": False}
 _XML_MEDIA_TYPE = "application/xml"
@@ -187,6 +189,7 @@ def _build_entry(raw: _RawEntry) -> ParsedEntry:
     haystack = "\n".join(p for p in (raw.link, title, content, summary) if p)
     arxiv_ids = tuple(extract_arxiv_ids(haystack))
     dois = tuple(extract_dois(haystack))
+    links = _links(content, summary, url)
     date = raw.published_at or raw.updated_at
     key = entry_key(
         raw.guid,
@@ -221,7 +224,19 @@ def _build_entry(raw: _RawEntry) -> ParsedEntry:
         arxiv_ids=arxiv_ids,
         dois=dois,
         content_hash=content_hash(fields),
+        links=links,
     )
+
+
+def _links(content: str | None, summary: str | None, own: str | None) -> tuple[str, ...]:
+    """The canonical links of the entry's content (its summary's too), less its own link."""
+    found: dict[str, None] = {}
+    for part in (content, summary):
+        for link in extract_links(part or ""):
+            canonical = canonical_url_or_none(link)
+            if canonical and canonical != own:
+                found.setdefault(canonical, None)
+    return tuple(found)[:MAX_LINKS]
 
 
 def _canonical_link_key(raw: _RawEntry, entry: ParsedEntry) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select
 
-from mlradar._rank.rows import TextRow
+from mlradar._model import TextRow
 from mlradar._storage import schema as s
 from mlradar._storage._base import StorageBase, utcnow
 
