@@ -13,12 +13,11 @@ import pytest
 from mlradar._arxiv.records import (
     CategoryFilter,
     clean_categories,
-    merge_papers,
     paper_from_json,
     paper_from_snapshot,
-    paper_hash,
     split_authors,
 )
+from mlradar._papers import merge_papers, paper_hash
 from mlradar.exceptions import InvalidInputError
 from mlradar.types import Paper, PaperVersion
 

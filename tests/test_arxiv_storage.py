@@ -13,6 +13,7 @@ import pytest
 
 from mlradar._arxiv.records import paper_from_snapshot
 from mlradar._model import StoreCounts
+from mlradar._papers import store_papers
 from mlradar._storage import Storage, open_storage
 from mlradar.types import Paper, PaperVersion
 
@@ -55,27 +56,27 @@ def test_upsert_round_trip_and_counts(storage: Storage) -> None:
         ),
     )
     other = make("hep-th/9901001", date(1999, 1, 4))
-    assert storage.upsert_papers([full, other]) == StoreCounts(new=2)
+    assert store_papers(storage, [full, other]) == StoreCounts(new=2)
     assert storage.get_paper("2401.00001") == full
     assert storage.get_paper("hep-th/9901001") == other
     assert storage.get_paper("2401.99999") is None
-    assert storage.upsert_papers([full, other]) == StoreCounts(unchanged=2)
+    assert store_papers(storage, [full, other]) == StoreCounts(unchanged=2)
 
     # A source that knows less (no journal-ref) changes nothing it does not know.
     thin = make("2401.00001", date(2024, 1, 2), versions=(PaperVersion(3, None),))
-    assert storage.upsert_papers([thin]) == StoreCounts(updated=1)
+    assert store_papers(storage, [thin]) == StoreCounts(updated=1)
     merged = storage.get_paper("2401.00001")
     assert merged is not None
     assert merged.journal_ref == "J. 1"
     assert [v.version for v in merged.versions] == [1, 2, 3]
-    assert storage.upsert_papers([thin]) == StoreCounts(unchanged=1)
+    assert store_papers(storage, [thin]) == StoreCounts(unchanged=1)
     assert storage.count_papers() == 2
 
 
 def test_a_batch_naming_a_paper_twice_stores_it_once(storage: Storage) -> None:
     a = make("2401.00001", date(2024, 1, 2))
     b = make("2401.00001", date(2024, 1, 2), comments="v2")
-    assert storage.upsert_papers([a, b, a]) == StoreCounts(new=1)
+    assert store_papers(storage, [a, b, a]) == StoreCounts(new=1)
     stored = storage.get_paper("2401.00001")
     assert stored is not None
     assert stored.comments == "v2"
@@ -88,10 +89,10 @@ def test_state_is_written_with_the_batch(storage: Storage) -> None:
         seen.append(counts)
         return {"k": f"{counts.new}"}
 
-    storage.upsert_papers([make("2401.00001", date(2024, 1, 2))], state=state)
+    store_papers(storage, [make("2401.00001", date(2024, 1, 2))], state=state)
     assert seen == [StoreCounts(new=1)]
     assert storage.get_state("k") == "1"
-    storage.upsert_papers([], state={"k": None})
+    store_papers(storage, [], state={"k": None})
     assert storage.get_state("k") is None
 
 
@@ -99,7 +100,7 @@ def test_lookups_and_windows(storage: Storage) -> None:
     days = [date(2024, 1, d) for d in (5, 1, 3, 3, 2)]
     papers = [make(f"2401.0000{i}", d) for i, d in enumerate(days)]
     papers.append(make("2401.00009", date(2024, 1, 1), first_version_at=None))
-    storage.upsert_papers(papers)
+    store_papers(storage, papers)
     assert [p.arxiv_id for p in storage.papers_by_ids(["2401.00003", "nope", "2401.00001"])] == [
         "2401.00003",
         "2401.00001",
@@ -113,7 +114,7 @@ def test_lookups_and_windows(storage: Storage) -> None:
 def test_imported_papers_are_searchable(storage: Storage, shared_data: Path) -> None:
     with gzip.open(shared_data / "arxiv" / "papers.jsonl.gz", "rb") as f:
         papers = [paper_from_snapshot(orjson.loads(line)) for line in itertools.islice(f, 500)]
-    assert storage.upsert_papers(papers).new == 500
+    assert store_papers(storage, papers).new == 500
     hits = storage.search("prosthetic vision", kinds=("paper",))
     assert hits[0].ref == "2503.11677"
     assert hits[0].url == "https://arxiv.org/abs/2503.11677"

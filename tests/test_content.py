@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from mlradar._content import html_to_text, sanitize_html
-from mlradar._content.html import MAX_NESTING
+from mlradar._content.html import MAX_NESTING, _too_deep
 
 BASE = "https://blog.example/posts/1/"
 
@@ -125,17 +124,13 @@ def test_each_thread_resolves_against_its_own_base() -> None:
         assert out.count(f"https://site{i}.example/x") == 50
 
 
-def test_sanitize_html_measures_the_cost_of_url_resolution() -> None:
-    # One shared cleaner with a URL callback; make sure resolving is not a hot spot.
+def test_sanitize_html_resolves_every_url_of_a_long_document() -> None:
+    # One shared cleaner with a URL callback (its cost: benchmarks/hostile_inputs.py).
     html = '<p><a href="/a">a</a> <img src="b.png"> text</p>' * 2000
-    start = time.perf_counter()
-    sanitize_html(html, BASE)
-    with_base = time.perf_counter() - start
-    start = time.perf_counter()
-    sanitize_html(html, None)
-    without = time.perf_counter() - start
-    assert with_base < 1.0
-    assert with_base < 5 * without + 0.05
+    cleaned = sanitize_html(html, BASE)
+    assert cleaned.count('href="https://blog.example/a"') == 2000
+    assert cleaned.count('src="https://blog.example/posts/1/b.png"') == 2000
+    assert sanitize_html(html, None).count('href="/a"') == 2000
 
 
 @pytest.mark.parametrize(
@@ -149,12 +144,12 @@ def test_sanitize_html_measures_the_cost_of_url_resolution() -> None:
     ],
     ids=["divs", "formatting", "balanced", "mismatched", "blockquotes"],
 )
-def test_degenerate_nesting_is_fast(html: str) -> None:
-    # html5ever is quadratic in nesting depth: without the guard these take minutes.
-    start = time.perf_counter()
+def test_degenerate_nesting_never_reaches_the_tree_builder(html: str) -> None:
+    # html5ever is quadratic in nesting depth: without the guard these take minutes.  The
+    # guard sees them, so the tree builder never does (their cost: benchmarks/hostile_inputs.py).
+    assert _too_deep(html)
     cleaned = sanitize_html(html, BASE)
     text = html_to_text(html)
-    assert time.perf_counter() - start < 1.0
     assert "<" not in cleaned
     assert "<" not in text
 
@@ -190,9 +185,8 @@ def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
 
 
-def test_html_to_text_is_fast() -> None:
+def test_html_to_text_of_a_long_document() -> None:
     html = "<p>Some <a href='/x'>linked</a> text &amp; an <em>emphasis</em>.</p>\n" * 20_000
-    start = time.perf_counter()
     text = html_to_text(html)
-    assert time.perf_counter() - start < 1.0
     assert text.startswith("Some linked text & an emphasis.")
+    assert text.count("emphasis.") == 20_000

@@ -48,4 +48,3 @@ def test_feedparser_corpus_ends_as_entries_or_parse_error(shared_data: Path) -> 
     assert outcomes["entries"] >= 1000
     assert outcomes["ParseError"] <= 20
     assert not [r for r in refused if r.startswith("tests/wellformed/")]
-    assert elapsed < 20

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
+from mlradar._papers import store_papers
 from mlradar._radar import Radar, make_radar
 from mlradar._radar._index import rank_dir_for
 from mlradar._radar._semantic import QUERY_CACHE
@@ -73,7 +74,7 @@ def model() -> TopicEmbedder:
 @pytest.fixture
 def radar(db_url: str, model: TopicEmbedder) -> Radar:
     r = make_radar(db_url, embedding_model="topic-model")
-    r._storage.upsert_papers(papers())
+    store_papers(r._storage, papers())
     root = rank_dir_for(r.settings.database_url)
     r._rank_indexes = {
         "papers": RankIndex(root / "papers", "topic-model", model),

@@ -344,15 +344,12 @@ def test_arxiv_and_doi_functions_never_crash(text: str) -> None:
     assert version is None or version >= 1
 
 
-def test_extract_arxiv_ids_is_fast_on_large_text() -> None:
-    import time
-
+def test_extract_arxiv_ids_in_large_text() -> None:
+    # Its cost on such text: benchmarks/hostile_inputs.py.
     text = ("lorem ipsum <a href='https://example.com/x'>dolor</a> 2023.1234 " * 20000) + (
         " arXiv:2503.11677"
     )
-    start = time.perf_counter()
     assert extract_arxiv_ids(text) == ["2503.11677"]
-    assert time.perf_counter() - start < 0.5
 
 
 # -- DOIs ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from mlradar._model import FetchState, ParsedEntry
+from mlradar._papers import store_papers
 from mlradar._radar import Radar, make_radar
 from mlradar._radar._index import rank_dir_for
 from mlradar._rank.index import author_columns, profile_of
@@ -57,7 +58,7 @@ def make_papers() -> list[Paper]:
 @pytest.fixture
 def radar(db_url: str) -> Radar:
     r = make_radar(db_url, embedding_model="none-installed-model-xyz")
-    r._storage.upsert_papers(make_papers())
+    store_papers(r._storage, make_papers())
     return r
 
 
@@ -154,7 +155,8 @@ def test_default_window_is_new_since_the_last_digest(radar: Radar) -> None:
     radar.tag("gen", ["2505.00001"])
     first = radar.recommend(limit=50)  # first digest: the newest week
     assert first
-    radar._storage.upsert_papers(
+    store_papers(
+        radar._storage,
         [
             Paper(
                 arxiv_id="2505.09999",
@@ -165,7 +167,7 @@ def test_default_window_is_new_since_the_last_digest(radar: Radar) -> None:
                 first_version_at=START + timedelta(days=9),
                 updated_at=None,
             )
-        ]
+        ],
     )
     second = radar.recommend(limit=50)
     assert [r.arxiv_id for r in second] == ["2505.09999"]
@@ -284,7 +286,8 @@ def test_cli_reactions_reads_and_errors(radar: Radar, db_url: str) -> None:
     assert entries["2505.00005"].reaction == "dismiss"
     assert runner.invoke(app, ["dismiss", "--undo", "2505.00005"]).exit_code == 0
     assert "2505.00005" not in {e.ref for e in radar.library()}
-    assert ("paper", "2505.00006") in radar._storage.read_refs(radar._user_id)
+    read_id = radar._storage.paper_db_ids(["2505.00006"])["2505.00006"]
+    assert ("paper", str(read_id)) in radar._storage.read_refs(radar._user_id)
     assert runner.invoke(app, ["read", "--unread", "2505.00006"]).exit_code == 0
     assert radar._storage.read_refs(radar._user_id) == set()
     bad = runner.invoke(app, ["like", "nonsense"])
@@ -304,7 +307,7 @@ def test_a_new_version_with_new_text_is_featurized_again(radar: Radar) -> None:
         first_version_at=START,
         updated_at=START,
     )
-    radar._storage.upsert_papers([zebra])
+    store_papers(radar._storage, [zebra])
     radar.tag("robots", ["2505.00007", "2505.00008"])
     assert radar.sync_rank_index() == len(make_papers()) + 1
     assert radar.sync_rank_index() == 0
@@ -312,7 +315,8 @@ def test_a_new_version_with_new_text_is_featurized_again(radar: Radar) -> None:
     assert "2505.09000" not in {r.arxiv_id for r in before}
     old = radar._storage.get_paper("2505.00010")
     assert old is not None
-    radar._storage.upsert_papers(
+    store_papers(
+        radar._storage,
         [
             Paper(
                 arxiv_id="2505.00010",
@@ -323,7 +327,7 @@ def test_a_new_version_with_new_text_is_featurized_again(radar: Radar) -> None:
                 first_version_at=old.first_version_at,
                 updated_at=START + timedelta(days=5),
             )
-        ]
+        ],
     )
     assert radar.sync_rank_index() == 1
     assert radar.sync_rank_index() == 0  # a second sync does nothing
@@ -433,7 +437,7 @@ def twins(radar: Radar) -> tuple[str, str]:
         )
         for i in (1, 2)
     ]
-    radar._storage.upsert_papers(papers)
+    store_papers(radar._storage, papers)
     return papers[0].arxiv_id, papers[1].arxiv_id
 
 
@@ -479,7 +483,7 @@ def test_zero_weights_turn_the_priors_off(db_url: str) -> None:
         rank_discussion_weight=0,
         rank_recency_weight=0,
     )
-    radar._storage.upsert_papers(make_papers())
+    store_papers(radar._storage, make_papers())
     plain, talked = twins(radar)
     discuss(radar, talked, [HN, BLOG])
     radar.tag("gen", ["2505.00001", "2505.00002", "2505.00003"])
@@ -502,8 +506,8 @@ def test_recency_prefers_the_newer_of_equally_relevant_papers(radar: Radar) -> N
         updated_at=None,
     )
     newer = replace(older, arxiv_id="2505.09010", first_version_at=START + timedelta(days=3))
-    radar._storage.upsert_papers([older])  # stored first: the model's tie order favours it
-    radar._storage.upsert_papers([newer])
+    store_papers(radar._storage, [older])  # stored first: the model's tie order favours it
+    store_papers(radar._storage, [newer])
     radar.tag("gen", ["2505.00001", "2505.00002", "2505.00003"])
     recs = radar.recommend(tag="gen", since=START + timedelta(days=1), limit=12)
     ids = [r.arxiv_id for r in recs]
@@ -535,7 +539,7 @@ def test_cli_recommend_json_carries_the_signals(radar: Radar, db_url: str) -> No
 def rewrite(radar: Radar, arxiv_id: str, abstract: str) -> None:
     old = radar._storage.get_paper(arxiv_id)
     assert old is not None
-    radar._storage.upsert_papers([replace(old, abstract=abstract)])
+    store_papers(radar._storage, [replace(old, abstract=abstract)])
 
 
 def test_a_change_committed_late_within_the_margin_is_still_seen(radar: Radar) -> None:
@@ -584,7 +588,7 @@ def any_radar(any_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     """A radar on SQLite or PostgreSQL (whose ranking index lives in the user cache)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     r = make_radar(any_db_url, embedding_model="none-installed-model-xyz")
-    r._storage.upsert_papers(make_papers())
+    store_papers(r._storage, make_papers())
     return r
 
 
@@ -603,14 +607,15 @@ def diffusion_paper(arxiv_id: str, authors: tuple[str, ...], day: int) -> Paper:
 def followed_author(radar: Radar) -> None:
     """Two tagged diffusion papers by Ada Lovelace; later, two new papers with the same
     text: by strangers (stored first, so the text alone keeps it first), and by Ada."""
-    radar._storage.upsert_papers(
+    store_papers(
+        radar._storage,
         [
             diffusion_paper("2505.09100", ("Ada Lovelace", "A. Author"), 0),
             diffusion_paper("2505.09103", ("Ada Lovelace",), 0),
-        ]
+        ],
     )
-    radar._storage.upsert_papers([diffusion_paper("2505.09101", ("C. Stranger",), 3)])
-    radar._storage.upsert_papers([diffusion_paper("2505.09102", ("B. Other", "Ada Lovelace"), 3)])
+    store_papers(radar._storage, [diffusion_paper("2505.09101", ("C. Stranger",), 3)])
+    store_papers(radar._storage, [diffusion_paper("2505.09102", ("B. Other", "Ada Lovelace"), 3)])
 
 
 def test_a_tagged_authors_new_paper_ranks_first_and_the_reason_names_them(
@@ -667,14 +672,15 @@ def test_a_tagged_authors_new_paper_ranks_first_and_the_reason_names_them(
 def test_a_rare_tagged_name_lifts_more_than_a_common_one(radar: Radar) -> None:
     # "Yang Liu" wrote both tagged papers and 14 others; "Ada Rare" one other only.
     common = [p for p in make_papers() if topic_of_paper(p) != "diffusion"][:12]
-    radar._storage.upsert_papers(
+    store_papers(
+        radar._storage,
         [
             diffusion_paper("2505.09200", ("Ada Rare", "Yang Liu"), 0),
             diffusion_paper("2505.09203", ("Ada Rare", "Yang Liu"), 0),
             *[replace(p, authors=("Yang Liu",)) for p in common],
             diffusion_paper("2505.09201", ("Yang Liu", "C. Stranger"), 3),
             diffusion_paper("2505.09202", ("Ada Rare", "C. Stranger"), 3),
-        ]
+        ],
     )
     radar.tag("gen", ["2505.00001", "2505.09200", "2505.09203"])
     recs = radar.recommend(tag="gen", since=START + timedelta(days=3), limit=3)
@@ -732,7 +738,7 @@ def test_a_changed_author_list_is_featurized_again(any_radar: Radar) -> None:
     papers = radar._indexes()["papers"]
     db_id = radar._storage.paper_db_ids(["2505.09101"])["2505.09101"]
     (before,) = papers.rows_of([db_id])
-    radar._storage.upsert_papers([diffusion_paper("2505.09101", ("Ada Lovelace",), 3)])
+    store_papers(radar._storage, [diffusion_paper("2505.09101", ("Ada Lovelace",), 3)])
     assert radar.sync_rank_index() == 1  # the same text, new names: a new row
     assert radar.sync_rank_index() == 0
     (after,) = papers.rows_of([db_id])

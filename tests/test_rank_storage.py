@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from mlradar._model import FetchState, ParsedEntry, TextRow
+from mlradar._papers import store_papers
 from mlradar._storage import Storage, open_storage
 from mlradar.types import Paper
 
@@ -59,11 +60,11 @@ def flat(batches: Iterator[list[tuple[int, str, str, date | None]]]) -> list[int
 
 def test_changed_papers_are_found_by_their_stamp(storage: Storage) -> None:
     first = datetime.now(UTC)
-    storage.upsert_papers([paper(n) for n in range(1, 6)])
+    store_papers(storage, [paper(n) for n in range(1, 6)])
     ids = storage.paper_db_ids([f"2505.{n:05d}" for n in range(1, 6)])
     time.sleep(0.01)
     stamp = datetime.now(UTC)
-    storage.upsert_papers([paper(3, "We study something else now.")])
+    store_papers(storage, [paper(3, "We study something else now.")])
     changed = flat(storage.iter_changed_paper_texts(stamp, up_to_id=10**9))
     assert changed == [ids["2505.00003"]]
     assert flat(storage.iter_changed_paper_texts(stamp, up_to_id=ids["2505.00003"] - 1)) == []
@@ -80,7 +81,7 @@ def test_changed_papers_are_found_by_their_stamp(storage: Storage) -> None:
     # Re-importing the same record changes nothing, so it is not stamped again.
     time.sleep(0.01)
     later = datetime.now(UTC)
-    storage.upsert_papers([paper(3, "We study something else now.")])
+    store_papers(storage, [paper(3, "We study something else now.")])
     assert flat(storage.iter_changed_paper_texts(later, 10**9)) == []
 
 
@@ -101,7 +102,7 @@ def test_changed_items_are_found_by_their_stamp(storage: Storage) -> None:
 
 
 def test_mention_rows_name_the_items_and_their_sources(storage: Storage) -> None:
-    storage.upsert_papers([paper(1), paper(2)])
+    store_papers(storage, [paper(1), paper(2)])
     hn = storage.add_source("https://news.example/rss", "feed", name="HN")
     blog = storage.add_source("https://blog.example/feed", "feed", title="A blog")
     now = datetime(2025, 5, 2, tzinfo=UTC)
@@ -127,8 +128,9 @@ def test_mention_rows_name_the_items_and_their_sources(storage: Storage) -> None
 
 
 def test_texts_and_author_lookups_carry_the_authors(storage: Storage) -> None:
-    storage.upsert_papers(
-        [replace(paper(1), authors=("Rémi Munos", "Ada Lovelace")), replace(paper(2), authors=())]
+    store_papers(
+        storage,
+        [replace(paper(1), authors=("Rémi Munos", "Ada Lovelace")), replace(paper(2), authors=())],
     )
     ids = storage.paper_db_ids(["2505.00001", "2505.00002"])
     rows = {r.id: r for batch in storage.iter_paper_texts(0) for r in batch}

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, text
 
 from mlradar._arxiv.records import paper_from_snapshot
 from mlradar._model import FetchState, ParsedEntry
+from mlradar._papers import store_papers
 from mlradar._storage import Storage, open_storage
 from mlradar._storage._dialects import ITEM_WEIGHTS, PAPER_WEIGHTS
 from mlradar._storage._query import parse_query, to_fts5, to_tsquery
@@ -48,7 +49,7 @@ def corpus(storage: Storage, shared_data: Path) -> Storage:
     """600 real papers and 120 items (three sources, three months of dates)."""
     with gzip.open(shared_data / "arxiv" / "papers.jsonl.gz", "rb") as f:
         papers = [paper_from_snapshot(orjson.loads(line)) for line in itertools.islice(f, 600)]
-    storage.upsert_papers(papers)
+    store_papers(storage, papers)
     sources = [storage.add_source(f"https://{n}.org/feed", "feed", name=n) for n in "abc"]
     for k, p in enumerate(papers[:120]):
         src = sources[k % 3]

@@ -5,11 +5,14 @@ Public records live in :mod:`mlradar.types`; these are not part of the API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from mlradar.types import Paper
+import orjson
+
+from mlradar.types import Paper, PaperId, PaperVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +124,150 @@ def as_text_row(row: tuple[object, ...]) -> TextRow:
     if isinstance(row, TextRow):
         return row
     return TextRow(*row)  # type: ignore[arg-type]
+
+
+# -- papers as stored ---------------------------------------------------------------------------
+
+
+class PaperRow(NamedTuple):
+    """A paper as the ``papers`` table stores it (less id), plus the identifiers it is
+    known by (``keys``, written to ``paper_ids``).
+
+    A plain tuple: cheap to build, to pickle between processes and to bind, which matters
+    when millions of them stream through a bulk import.  The domain makes rows
+    (:func:`mlradar._papers.paper_row`, which hashes them); storage binds them as they are.
+    """
+
+    arxiv_id: str | None
+    content_hash: str
+    title: str
+    authors: str
+    """JSON list of names, in order."""
+    categories: str
+    """Space-separated, primary first."""
+    abstract: str
+    comments: str | None
+    journal_ref: str | None
+    doi: str | None
+    report_no: str | None
+    license: str | None
+    submitter: str | None
+    versions: str
+    """JSON list of ``[number, ISO datetime or null]``."""
+    first_version_at: date | None
+    updated_at: date | None
+    venue: str | None
+    url: str | None
+    pdf: str | None
+    ids: str | None
+    """JSON list of ``[scheme, value]``: the record's identifiers besides arXiv and DOI."""
+    keys: tuple[PaperId, ...]
+    """Every identifier it is found by (normalized): not a column."""
+
+
+#: The columns of :class:`PaperRow`, in order (``keys`` is not one).
+PAPER_COLUMNS: tuple[str, ...] = PaperRow._fields[:-1]
+
+
+def _versions_json(versions: Sequence[PaperVersion]) -> str:
+    return orjson.dumps(
+        [[v.version, v.created.isoformat() if v.created else None] for v in versions]
+    ).decode()
+
+
+def _versions_from_json(value: str | None) -> tuple[PaperVersion, ...]:
+    if not value:
+        return ()
+    return tuple(
+        PaperVersion(int(number), datetime.fromisoformat(created) if created else None)
+        for number, created in orjson.loads(value)
+    )
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def paper_columns(paper: Paper, content_hash: str, keys: tuple[PaperId, ...]) -> PaperRow:
+    """The stored form of ``paper`` (its hash and keys made by the caller)."""
+    others = [list(i) for i in paper.ids]
+    return PaperRow(
+        arxiv_id=paper.arxiv_id,
+        content_hash=content_hash,
+        title=paper.title,
+        authors=orjson.dumps(paper.authors).decode(),
+        categories=" ".join(paper.categories),
+        abstract=paper.abstract,
+        comments=paper.comments,
+        journal_ref=paper.journal_ref,
+        doi=paper.doi,
+        report_no=paper.report_no,
+        license=paper.license,
+        submitter=paper.submitter,
+        versions=_versions_json(paper.versions),
+        first_version_at=paper.first_version_at,
+        updated_at=paper.updated_at,
+        venue=paper.venue,
+        url=paper.url,
+        pdf=paper.pdf,
+        ids=orjson.dumps(others).decode() if others else None,
+        keys=keys,
+    )
+
+
+def paper_from_columns(row: Any, paper_id: int | None = None) -> Paper:
+    """The record of a ``papers`` row: a database row or a :class:`PaperRow`."""
+    raw_ids = getattr(row, "ids", None)
+    return Paper(
+        arxiv_id=row.arxiv_id,
+        title=row.title,
+        authors=tuple(orjson.loads(row.authors)) if row.authors else (),
+        categories=tuple(row.categories.split()) if row.categories else (),
+        abstract=row.abstract,
+        first_version_at=_day(row.first_version_at),
+        updated_at=_day(row.updated_at),
+        versions=_versions_from_json(row.versions),
+        comments=row.comments,
+        journal_ref=row.journal_ref,
+        doi=row.doi,
+        license=row.license,
+        submitter=row.submitter,
+        report_no=row.report_no,
+        venue=getattr(row, "venue", None),
+        ids=tuple(PaperId(str(s), str(v)) for s, v in orjson.loads(raw_ids)) if raw_ids else (),
+        url=getattr(row, "url", None),
+        pdf=getattr(row, "pdf", None),
+        id=paper_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    """What storage says of a stored paper that an incoming one may be: enough to decide
+    without reading the whole record."""
+
+    id: int
+    content_hash: str
+    keys: tuple[PaperId, ...]
+    stub: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaperPlan:
+    """The writes one batch of papers comes to, decided by :mod:`mlradar._papers`."""
+
+    inserts: tuple[PaperRow, ...] = ()
+    updates: tuple[tuple[int, PaperRow], ...] = ()
+    """``(stored id, its new row)``: the row's keys are added to the id's."""
+    folds: tuple[tuple[int, int], ...] = ()
+    """``(merged-away id, kept id)``: two stored papers found to be one.  What refers to the
+    first (library entries, identifiers) moves to the second, then the first is deleted."""
+    updated: int = 0
+    """Incoming records that changed a stored paper (two may change one)."""
+    unchanged: int = 0
+
+    @property
+    def counts(self) -> StoreCounts:
+        return StoreCounts(len(self.inserts), self.updated, self.unchanged)

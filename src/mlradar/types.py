@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SourceKind = Literal["feed", "arxiv", "hackernews", "reddit"]
 
@@ -80,11 +80,32 @@ class PaperVersion:
     created: datetime | None
 
 
+#: Identifier schemes a paper can be known by.  ``arxiv`` (versionless) and ``doi``
+#: (lowercased) come from the record's own fields; the others from where it was found.
+#: ``title`` is the weak key of a paper known by nothing else: its normalized title and
+#: first author, see :mod:`mlradar._papers`.
+PaperScheme = Literal["arxiv", "doi", "openreview", "pmlr", "s2", "dblp", "acl", "title"]
+
+
+class PaperId(NamedTuple):
+    """One identifier of a paper: ``PaperId("openreview", "HkxYzAb")``."""
+
+    scheme: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.value}"
+
+
 @dataclass(frozen=True, slots=True)
 class Paper:
-    """An arXiv paper.  ``arxiv_id`` carries no version suffix."""
+    """A research paper: on arXiv (``arxiv_id``, without version suffix), or known
+    elsewhere only (an OpenReview submission, a PMLR paper) with ``arxiv_id`` None.
 
-    arxiv_id: str
+    ``ref`` is how a user names it: the arXiv id when it has one, else ``scheme:value``.
+    """
+
+    arxiv_id: str | None
     title: str
     authors: tuple[str, ...]
     categories: tuple[str, ...]
@@ -98,22 +119,47 @@ class Paper:
     license: str | None = None
     submitter: str | None = None
     report_no: str | None = None
+    venue: str | None = None
+    """Where it was accepted or published: ``ICLR 2025``, ``ICML 2024 (PMLR v235)``."""
+    ids: tuple[PaperId, ...] = ()
+    """Identifiers besides ``arxiv_id`` and ``doi`` (OpenReview, PMLR, Semantic Scholar...)."""
+    url: str | None = None
+    """Its landing page off arXiv (an OpenReview forum, a PMLR page), if any."""
+    pdf: str | None = None
+    """Its PDF off arXiv, if any."""
+    id: int | None = field(default=None, compare=False)
+    """The internal id, set on records read from the database (not part of the record's
+    value: two equal records may have different ids before they are stored)."""
 
     @property
     def primary_category(self) -> str | None:
         return self.categories[0] if self.categories else None
 
     @property
-    def abs_url(self) -> str:
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
+    def ref(self) -> str:
+        """How the user names this paper: ``2503.11677``, ``openreview:HkxYzAb``,
+        ``doi:10.1/x``, else ``paper:<id>``."""
+        if self.arxiv_id:
+            return self.arxiv_id
+        named = [i for i in self.ids if i.scheme != "title"]
+        if named:
+            return str(named[0])
+        if self.doi:
+            return f"doi:{self.doi}"
+        return f"paper:{self.id}"
 
     @property
-    def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+    def abs_url(self) -> str | None:
+        """The abstract page: arXiv's, else :attr:`url`."""
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else self.url
 
     @property
-    def html_url(self) -> str:
-        return f"https://arxiv.org/html/{self.arxiv_id}"
+    def pdf_url(self) -> str | None:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else self.pdf
+
+    @property
+    def html_url(self) -> str | None:
+        return f"https://arxiv.org/html/{self.arxiv_id}" if self.arxiv_id else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,10 +457,12 @@ class HarvestSummary:
 class PaperDetail:
     """A paper with everything known about it: its record and the items that mention it."""
 
-    arxiv_id: str
+    arxiv_id: str | None
     paper: Paper | None
     """None when items mention the paper but its metadata is not stored."""
     items: tuple[Item, ...] = ()
+    ref: str = ""
+    """How to name it (:attr:`Paper.ref`, or the identifier asked about)."""
 
 
 # -- the user's library and recommendations --------------------------------------------------

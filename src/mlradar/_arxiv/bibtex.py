@@ -208,7 +208,8 @@ def base_key(paper: Paper) -> str:
             break
     key = f"{author}{year}{word}"
     if not author or not key[0].isalpha():
-        key = "arxiv" + _ascii_word(paper.arxiv_id) + (word if not author else key)
+        stem = ("arxiv" + _ascii_word(paper.arxiv_id)) if paper.arxiv_id else "paper"
+        key = stem + (word if not author else key)
     return key
 
 
@@ -253,25 +254,28 @@ def _author_field(authors: Sequence[str]) -> str:
 def entry(paper: Paper, key: str) -> str:
     """One BibTeX entry."""
     published = bool(paper.journal_ref or paper.doi)
+    # A paper known from a conference's proceedings (its venue) and printed in no journal.
+    proceedings = bool(paper.venue) and not paper.journal_ref
     fields: list[tuple[str, str]] = [
         ("title", _protect_caps(latex_escape(paper.title))),
         ("author", _author_field(paper.authors)),
     ]
     if published and paper.journal_ref:
         fields.append(("journal", latex_escape(paper.journal_ref)))
+    if proceedings and paper.venue:
+        fields.append(("booktitle", latex_escape(paper.venue)))
     if paper.first_version_at:
         fields.append(("year", str(paper.first_version_at.year)))
     if paper.doi:
         fields.append(("doi", _verbatim(paper.doi)))
-    fields += [
-        ("eprint", paper.arxiv_id),
-        ("archivePrefix", "arXiv"),
-    ]
-    if paper.primary_category:
-        fields.append(("primaryClass", paper.primary_category))
-    fields.append(("url", _verbatim(paper.abs_url)))
+    if paper.arxiv_id:
+        fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
+        if paper.primary_category:
+            fields.append(("primaryClass", paper.primary_category))
+    if paper.abs_url:
+        fields.append(("url", _verbatim(paper.abs_url)))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
-    kind = "article" if published else "misc"
+    kind = "inproceedings" if proceedings else "article" if published else "misc"
     return f"@{kind}{{{key},\n{body}\n}}\n"
 
 
@@ -281,8 +285,8 @@ def to_bibtex(papers: Iterable[Paper]) -> str:
     seen: set[str] = set()
     out = []
     for paper in papers:
-        if paper.arxiv_id in seen:
+        if paper.ref in seen:
             continue
-        seen.add(paper.arxiv_id)
+        seen.add(paper.ref)
         out.append(entry(paper, unique_key(paper, taken)))
     return "\n".join(out)

@@ -21,13 +21,13 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from mlradar._arxiv.records import CategoryFilter
 from mlradar._arxiv.snapshot import SnapshotReader, parse_line
 from mlradar._arxiv.state import JsonState
-from mlradar._model import StoreCounts
-from mlradar._storage._papers import PaperRow, paper_row
+from mlradar._model import PaperRow, StoreCounts
+from mlradar._papers import PaperStore, paper_row, store_paper_rows
 from mlradar.exceptions import InvalidInputError, RadarError
 from mlradar.types import ImportProgress, ImportSummary
 
@@ -47,10 +47,8 @@ ProgressCallback = Callable[[ImportProgress], None]
 ProblemCallback = Callable[[int, str], None]
 
 
-class PaperStore(Protocol):
+class ImportStore(PaperStore, Protocol):
     """The storage calls an import needs (so tests can pass a fake)."""
-
-    def upsert_paper_rows(self, rows: Any, *, state: Any = None) -> StoreCounts: ...
 
     def get_state(self, key: str) -> str | None: ...
 
@@ -193,7 +191,7 @@ class SnapshotImport:
 
     def __init__(
         self,
-        store: PaperStore,
+        store: ImportStore,
         path: Path,
         *,
         categories: CategoryFilter | None = None,
@@ -243,7 +241,7 @@ class SnapshotImport:
                     cp.add(counts)
                     return {key: cp.to_json()}
 
-                self._store.upsert_paper_rows(chunk.rows, state=checkpoint)
+                store_paper_rows(self._store, chunk.rows, state=checkpoint)
                 self._report(chunk, cp)
         self._store.set_state(key, None)
         return ImportSummary(

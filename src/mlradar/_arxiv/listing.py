@@ -176,7 +176,9 @@ def parse_listing(content: bytes, url: str) -> tuple[ParsedFeed, tuple[Paper, ..
 def entry_for(
     paper: Paper, *, published_at: datetime | None = None, updated_at: datetime | None = None
 ) -> ParsedEntry:
-    """The item a paper becomes in an arXiv source."""
+    """The item a paper becomes in an arXiv source (``paper`` is an arXiv paper)."""
+    if paper.arxiv_id is None:
+        raise InvalidInputError(f"{paper.title!r} is not an arXiv paper")
     doi: tuple[str, ...] = ()
     if paper.doi:
         try:

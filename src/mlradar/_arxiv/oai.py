@@ -15,7 +15,7 @@ What is stored where, so that an interrupted harvest resumes and the next one co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
@@ -39,7 +39,7 @@ from mlradar._arxiv.state import JsonState
 from mlradar._content.xml import local_name, parse_xml, text_of
 from mlradar._fetch import Fetcher
 from mlradar._model import StoreCounts
-from mlradar._storage._papers import StateUpdate
+from mlradar._papers import PaperStore, store_papers
 from mlradar.exceptions import FetchError, InvalidInputError, ParseError
 from mlradar.types import HarvestSummary, Paper, PaperVersion
 
@@ -244,11 +244,7 @@ def parse_list_records(content: bytes, url: str) -> OaiPage:
 # -- the harvest loop ------------------------------------------------------------------------
 
 
-class HarvestStore(Protocol):
-    def upsert_papers(
-        self, papers: Iterable[Paper], *, state: StateUpdate | None = None
-    ) -> StoreCounts: ...
-
+class HarvestStore(PaperStore, Protocol):
     def get_state(self, key: str) -> str | None: ...
 
     def set_state(self, key: str, value: str | None) -> None: ...
@@ -374,7 +370,7 @@ async def harvest(
             kept = HarvestState(last_datestamp=st.last_datestamp) if done else st
             return {key: kept.to_json()}
 
-        store.upsert_papers(papers, state=checkpoint)
+        store_papers(store, papers, state=checkpoint)
         pages_this_run += 1
         if on_page is not None:
             on_page(st)

@@ -9,16 +9,13 @@ names are decoded, because names are searched and displayed as text.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
-
-import orjson
 
 from mlradar._identity.arxiv import OLD_ARCHIVES, parse_arxiv_id
 from mlradar.exceptions import InvalidInputError
@@ -251,57 +248,6 @@ def paper_from_json(obj: object) -> Paper:
     if "summary" in obj and "abstract" not in obj:
         return paper_from_listing_json(obj)
     return paper_from_snapshot(obj)
-
-
-def paper_hash(paper: Paper) -> str:
-    """A digest of everything a paper record says: equal hashes, nothing to update."""
-    return hashlib.sha256(orjson.dumps(paper)).hexdigest()
-
-
-def _merge_versions(
-    old: Sequence[PaperVersion], new: Sequence[PaperVersion]
-) -> tuple[PaperVersion, ...]:
-    dates: dict[int, datetime | None] = {v.version: v.created for v in old}
-    for v in new:
-        if v.created is not None or v.version not in dates:
-            dates[v.version] = v.created
-    return tuple(PaperVersion(n, dates[n]) for n in sorted(dates))
-
-
-def _earliest(a: date | None, b: date | None) -> date | None:
-    return min(a, b) if a and b else a or b
-
-
-def _latest(a: date | None, b: date | None) -> date | None:
-    return max(a, b) if a and b else a or b
-
-
-def merge_papers(old: Paper, new: Paper) -> Paper:
-    """What is known about one paper after reading ``new`` on top of ``old``.
-
-    Sources differ in what they carry (a listing has no journal-ref, OAI's ``arXiv`` format
-    no version dates), so a field ``new`` leaves empty keeps its old value; a field ``new``
-    does give replaces the old one.  Versions are united; the first-version date is the
-    earliest known, the update date the latest.
-    """
-    if old.arxiv_id != new.arxiv_id:
-        raise ValueError(f"cannot merge {old.arxiv_id} into {new.arxiv_id}")
-    return replace(
-        new,
-        title=new.title or old.title,
-        authors=new.authors or old.authors,
-        categories=new.categories or old.categories,
-        abstract=new.abstract or old.abstract,
-        versions=_merge_versions(old.versions, new.versions),
-        first_version_at=_earliest(old.first_version_at, new.first_version_at),
-        updated_at=_latest(old.updated_at, new.updated_at),
-        comments=new.comments or old.comments,
-        journal_ref=new.journal_ref or old.journal_ref,
-        doi=new.doi or old.doi,
-        license=new.license or old.license,
-        submitter=new.submitter or old.submitter,
-        report_no=new.report_no or old.report_no,
-    )
 
 
 @dataclass(frozen=True, slots=True)

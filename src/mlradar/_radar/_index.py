@@ -151,23 +151,24 @@ class IndexMixin(RadarBase):
     # -- rows of references -----------------------------------------------------------------------
 
     def _rows_of(self, refs: Sequence[Ref]) -> tuple[list[Ref], np.ndarray, np.ndarray]:
-        """Store rows of refs (papers; items; and the papers items name), in a fixed order."""
+        """Store rows of refs (papers; items; and the papers items name), in a fixed order.
+
+        The order lists what has rows: ``("paper", id)`` and ``("item", id)`` refs.
+        """
         ix = self._indexes()
         item_ids = [int(r) for k, r in refs if k == "item"]
         named = self._storage.arxiv_ids_of_items(item_ids)
-        paper_refs = [r for k, r in refs if k == "paper"]
+        holders = self._storage.paper_db_ids([a for ids in named.values() for a in ids])
+        paper_ids = [int(r) for k, r in refs if k == "paper"]
         for iid in item_ids:
-            paper_refs += named.get(iid, [])
-        paper_refs = list(dict.fromkeys(paper_refs))
-        db_ids = self._storage.paper_db_ids(paper_refs)
+            paper_ids += [holders[a] for a in named.get(iid, []) if a in holders]
         order: list[Ref] = []
         p_rows: list[int] = []
-        for arxiv_id in paper_refs:
-            if arxiv_id in db_ids:
-                row = ix[_PAPERS].rows_of([db_ids[arxiv_id]])
-                if len(row):
-                    order.append(("paper", arxiv_id))
-                    p_rows.append(int(row[0]))
+        for pid in dict.fromkeys(paper_ids):
+            row = ix[_PAPERS].rows_of([pid])
+            if len(row):
+                order.append(("paper", str(pid)))
+                p_rows.append(int(row[0]))
         i_rows: list[int] = []
         for iid in item_ids:
             if iid in named:

@@ -7,9 +7,9 @@ ranking index they read in :mod:`._index`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from mlradar._identity.arxiv import parse_arxiv_id
+from mlradar._papers import parse_paper_ref
 from mlradar._radar._index import IndexMixin
 from mlradar._storage._library import Ref
 from mlradar.exceptions import InvalidInputError, NotFoundError
@@ -32,23 +32,36 @@ def _check_limit(limit: int) -> int:
     return limit
 
 
-def _ref_label(ref: Ref) -> str:
-    return ref[1] if ref[0] == "paper" else f"item:{ref[1]}"
+def _ref_label(ref: Ref, labels: Mapping[Ref, str] | None = None) -> str:
+    """How a reference is shown: a paper by its arXiv id (or ``scheme:value``, from
+    ``labels``: see :meth:`LibraryMixin._labels`), an item as ``item:<id>``."""
+    if labels is not None and ref in labels:
+        return labels[ref]
+    return f"paper:{ref[1]}" if ref[0] == "paper" else f"item:{ref[1]}"
 
 
 class LibraryMixin(IndexMixin):
     # -- references -----------------------------------------------------------------------------
 
     def _resolve(self, ident: str) -> Ref:
-        """An arXiv id (any usual spelling) or an item id (digits, or ``item:<id>``)."""
+        """A paper (an arXiv id in any usual spelling, ``doi:``, ``openreview:``...,
+        ``paper:<id>``) or an item id (digits, or ``item:<id>``).
+
+        A paper named by an identifier nothing is stored under yet is recorded as a stub,
+        so that tagging a paper before importing it keeps the tag.
+        """
         text = str(ident).strip()
         bare = text.removeprefix("item:")
         if bare.isdigit():
             if not self._storage.item_exists(int(bare)):
                 raise NotFoundError(f"no item with id {bare}")
             return ("item", str(int(bare)))
-        arxiv_id, _version = parse_arxiv_id(text)
-        return ("paper", arxiv_id)
+        key = parse_paper_ref(text)
+        if isinstance(key, int):
+            if not self._storage.papers_by_db_ids([key]):
+                raise NotFoundError(f"no paper with id {key}")
+            return ("paper", str(key))
+        return ("paper", str(self._storage.ensure_paper(key)))
 
     def _resolve_all(self, ids: Sequence[str]) -> list[Ref]:
         if not ids:
@@ -99,10 +112,11 @@ class LibraryMixin(IndexMixin):
         if tag is None:
             refs += [ref for ref in reactions if ref not in tags_of]
         titles = self._titles(refs)
+        labels = self._labels(refs)
         return [
             LibraryEntry(
                 kind="paper" if k == "paper" else "item",
-                ref=r,
+                ref=labels.get((k, r), r) if k == "paper" else r,
                 title=titles.get((k, r)),
                 tags=tuple(tags_of.get((k, r), ())),
                 reaction="like"
@@ -114,14 +128,27 @@ class LibraryMixin(IndexMixin):
         ]
 
     def _titles(self, refs: Sequence[Ref]) -> dict[Ref, str]:
-        papers = [r for k, r in refs if k == "paper"]
+        papers = [int(r) for k, r in refs if k == "paper"]
         items = [int(r) for k, r in refs if k == "item"]
         out: dict[Ref, str] = {}
-        db_ids = self._storage.paper_db_ids(papers)
-        for _pid, (arxiv_id, title) in self._storage.papers_by_db_ids(
-            list(db_ids.values())
-        ).items():
-            out[("paper", arxiv_id)] = title
+        for pid, (_label, title) in self._storage.papers_by_db_ids(papers).items():
+            if title:  # a stub has none
+                out[("paper", str(pid))] = title
         for iid, (title, _url) in self._storage.items_brief(items).items():
             out[("item", str(iid))] = title
+        return out
+
+    def _labels(self, refs: Sequence[Ref]) -> dict[Ref, str]:
+        """How each paper among ``refs`` is named to the user (``2503.11677``,
+        ``openreview:...``); items are named ``item:<id>`` without a lookup."""
+        papers = [int(r) for k, r in refs if k == "paper"]
+        found = self._storage.paper_records(papers)
+        out = {("paper", str(pid)): p.ref for pid, p in found.items()}
+        for pid, (label, _title) in self._storage.papers_by_db_ids(
+            [p for p in papers if p not in found]
+        ).items():
+            out[("paper", str(pid))] = label  # stubs: their arXiv id
+        for k, r in refs:
+            if k == "item":
+                out[(k, r)] = f"item:{r}"
         return out

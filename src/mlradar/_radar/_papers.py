@@ -15,9 +15,10 @@ from mlradar._arxiv.oai import MetadataPrefix, harvest
 from mlradar._arxiv.records import CategoryFilter
 from mlradar._fetch import Fetcher, arxiv_policies
 from mlradar._identity.arxiv import parse_arxiv_id
+from mlradar._papers import paper_keys, parse_paper_ref, store_papers
 from mlradar._radar._base import RadarBase
 from mlradar.exceptions import InvalidInputError, NotFoundError
-from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail
+from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail, PaperId
 
 #: Items listed on a paper's page.
 PAPER_ITEMS = 100
@@ -95,29 +96,53 @@ class PapersMixin(RadarBase):
                 return await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
 
         papers = asyncio.run(run())
-        self._storage.upsert_papers(papers)
+        store_papers(self._storage, papers)
         return self._storage.papers_by_ids(ids)
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _paper_key(self, ref: str) -> PaperId | int:
+        return parse_paper_ref(ref)
+
     def paper(self, ref: str, *, fetch: bool = False, transport: Any = None) -> PaperDetail:
         """A paper and the items that mention it.  ``ref``: ``2503.11677``,
-        ``arXiv:2503.11677v2``, or an abs/pdf/html link.  With ``fetch``, a paper not
-        stored yet is read from arXiv's API.  NotFoundError when nothing is known."""
-        arxiv_id, _ = parse_arxiv_id(ref)
-        paper = self._storage.get_paper(arxiv_id)
-        if paper is None and fetch:
-            fetched = self.fetch_papers([arxiv_id], transport=transport)
+        ``arXiv:2503.11677v2``, an abs/pdf/html link, ``doi:...``, ``openreview:...``.
+        With ``fetch``, an arXiv paper not stored yet is read from arXiv's API.
+        NotFoundError when nothing is known."""
+        key = self._paper_key(ref)
+        paper = self._storage.get_paper(key)
+        if paper is None and fetch and isinstance(key, PaperId) and key.scheme == "arxiv":
+            fetched = self.fetch_papers([key.value], transport=transport)
             paper = fetched[0] if fetched else None
-        items = self._storage.list_items(arxiv_id=arxiv_id, limit=PAPER_ITEMS)
+        if paper is not None:
+            keys = paper_keys(paper)
+        elif isinstance(key, PaperId):
+            keys = (key,)
+        else:
+            raise NotFoundError(f"no paper with id {key}")
+        items = self._storage.list_items(mentioning=keys, limit=PAPER_ITEMS)
         if paper is None and not items:
             hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
-            raise NotFoundError(f"arXiv:{arxiv_id} is not known{hint}")
-        return PaperDetail(arxiv_id=arxiv_id, paper=paper, items=tuple(items))
+            raise NotFoundError(f"{_shown(key)} is not known{hint}")
+        if paper is not None:
+            arxiv_id = paper.arxiv_id
+        else:
+            arxiv_id = key.value if isinstance(key, PaperId) and key.scheme == "arxiv" else None
+        return PaperDetail(
+            arxiv_id=arxiv_id,
+            paper=paper,
+            items=tuple(items),
+            ref=paper.ref if paper else str(key),
+        )
 
     def papers(self, refs: Sequence[str]) -> list[Paper]:
         """The stored papers among ``refs`` (any accepted id form), in order."""
-        return self._storage.papers_by_ids([parse_arxiv_id(r)[0] for r in refs])
+        out: dict[str, Paper] = {}
+        for ref in refs:
+            found = self._storage.get_paper(self._paper_key(ref))
+            if found is not None:
+                out.setdefault(found.ref, found)
+        return list(out.values())
 
     # -- BibTeX ----------------------------------------------------------------------------
 
@@ -135,38 +160,54 @@ class PapersMixin(RadarBase):
         tagged), and/or a search.  NotFoundError names ids that are not known."""
         if not ids and tag is None and query is None:
             raise InvalidInputError("name papers to export: ids, --tag or --search")
-        wanted: list[str] = [parse_arxiv_id(r)[0] for r in ids]
+        wanted: list[Paper] = []
+        missing: list[str] = []
+        for ref in ids:
+            found = self._storage.get_paper(self._paper_key(ref))
+            if found is None:
+                missing.append(ref)
+            else:
+                wanted.append(found)
         if tag is not None:
             tagged = self._papers_tagged(tag)
             if not tagged:
                 raise NotFoundError(f"no papers are tagged {tag!r}")
-            wanted += tagged
+            records = self._storage.paper_records(tagged)
+            wanted += [records[i] for i in tagged if i in records]
+            stubs = self._storage.papers_by_db_ids([i for i in tagged if i not in records])
+            missing += [ref for ref, _title in stubs.values()]
         if query is not None:
             hits = self._storage.search(query, limit=limit, kinds=("paper",))
-            wanted += [h.ref for h in hits]
-        wanted = list(dict.fromkeys(wanted))
-        papers = self._storage.papers_by_ids(wanted)
-        missing = sorted(set(wanted) - {p.arxiv_id for p in papers})
+            wanted += self._storage.papers_by_ids([h.ref for h in hits])
         if missing and fetch:
-            self.fetch_papers(missing, transport=transport)
-            papers = self._storage.papers_by_ids(wanted)
-            missing = sorted(set(wanted) - {p.arxiv_id for p in papers})
+            fetched = self.fetch_papers([m for m in missing if _is_arxiv(m)], transport=transport)
+            got = {p.arxiv_id for p in fetched}
+            wanted += fetched
+            missing = [m for m in missing if parse_arxiv_id(m)[0] not in got or not _is_arxiv(m)]
         if missing:
             shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
             raise NotFoundError(
                 f"{len(missing)} papers are not stored: {shown} (use --fetch to read them "
                 "from arXiv)"
             )
-        return papers
+        unique: dict[str, Paper] = {}
+        for paper in wanted:
+            unique.setdefault(paper.ref, paper)
+        return list(unique.values())
 
-    def _papers_tagged(self, tag: str) -> list[str]:
-        """Papers tagged ``tag``, and the papers that items tagged ``tag`` name, in order."""
+    def _papers_tagged(self, tag: str) -> list[int]:
+        """Ids of the papers tagged ``tag``, and of the papers that items tagged ``tag``
+        name, in order."""
         rows = self._storage.tagged(self._user_id, tag)
         items = [int(ref) for _, kind, ref in rows if kind == "item"]
         named = self._storage.arxiv_ids_of_items(items) if items else {}
-        out: list[str] = []
+        holders = self._storage.paper_db_ids([a for ids in named.values() for a in ids])
+        out: list[int] = []
         for _, kind, ref in rows:
-            out += [ref] if kind == "paper" else named.get(int(ref), [])
+            if kind == "paper":
+                out.append(int(ref))
+            else:
+                out += [holders[a] for a in named.get(int(ref), []) if a in holders]
         return list(dict.fromkeys(out))
 
     def export_bibtex(
@@ -185,3 +226,14 @@ class PapersMixin(RadarBase):
                 ids=ids, tag=tag, query=query, limit=limit, fetch=fetch, transport=transport
             )
         )
+
+
+def _is_arxiv(ref: str) -> bool:
+    key = parse_paper_ref(ref)
+    return isinstance(key, PaperId) and key.scheme == "arxiv"
+
+
+def _shown(key: PaperId | int) -> str:
+    if isinstance(key, int):
+        return f"paper:{key}"
+    return f"arXiv:{key.value}" if key.scheme == "arxiv" else str(key)

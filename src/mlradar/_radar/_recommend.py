@@ -225,8 +225,7 @@ class RecommendMixin(LibraryMixin):
         if not len(rows):
             return rows
         if name == _PAPERS:
-            seen_ids = self._storage.paper_db_ids([r for k, r in seen if k == "paper"])
-            drop = index.rows_of(list(seen_ids.values()))
+            drop = index.rows_of([int(r) for k, r in seen if k == "paper"])
         else:
             drop = index.rows_of([int(r) for k, r in seen if k == "item"])
         return np.setdiff1d(rows, drop, assume_unique=False)
@@ -344,6 +343,7 @@ class RecommendMixin(LibraryMixin):
         items = self._storage.items_brief(item_ids)
         items_named = self._storage.arxiv_ids_of_items(item_ids)
         pos_titles = self._titles(list(pos_order))
+        labels = self._labels(list(pos_order))
         out: list[Recommendation] = []
         for part, r in ranked:
             nearest = pos_order[r.nearest] if r.nearest < len(pos_order) else None
@@ -371,12 +371,12 @@ class RecommendMixin(LibraryMixin):
                         title=title,
                         score=round(r.score, 4),
                         reason=self._reason(
-                            nearest, pos_titles, r.nearest_sim, terms, signals, author_text
+                            nearest, pos_titles, r.nearest_sim, terms, signals, author_text, labels
                         ),
                         url=f"https://arxiv.org/abs/{arxiv_id}",
                         date=day,
                         terms=terms,
-                        similar_to=(_ref_label(nearest),) if nearest else (),
+                        similar_to=(_ref_label(nearest, labels),) if nearest else (),
                         mentions=talked.items,
                         discussed_in=talked.places,
                         relevance=None if note is None else round(note.relevance, 4),
@@ -402,11 +402,11 @@ class RecommendMixin(LibraryMixin):
                         title=title,
                         score=round(r.score, 4),
                         reason=self._reason(
-                            nearest, pos_titles, r.nearest_sim, terms, signals, author_text
+                            nearest, pos_titles, r.nearest_sim, terms, signals, author_text, labels
                         ),
                         url=url,
                         terms=terms,
-                        similar_to=(_ref_label(nearest),) if nearest else (),
+                        similar_to=(_ref_label(nearest, labels),) if nearest else (),
                         relevance=None if note is None else round(note.relevance, 4),
                         by_authors=names,
                     )
@@ -462,12 +462,14 @@ class RecommendMixin(LibraryMixin):
         terms: Sequence[str],
         signals: Sequence[str] = (),
         authors: str | None = None,
+        labels: Mapping[Ref, str] | None = None,
     ) -> str:
         parts = []
         if nearest is not None:
             title = titles.get(nearest, "")
             short = title if len(title) <= 60 else title[:57] + "..."
-            parts.append(f"near {_ref_label(nearest)} \u201c{short}\u201d (cos {sim:.2f})")
+            label = _ref_label(nearest, labels)
+            parts.append(f"near {label} \u201c{short}\u201d (cos {sim:.2f})")
         if terms:
             parts.append("shares: " + ", ".join(terms))
         if authors:
@@ -484,7 +486,7 @@ class RecommendMixin(LibraryMixin):
         ref = self._resolve(ident)
         order, p_rows, i_rows = self._rows_of([ref])
         if not order:
-            raise NotFoundError(f"{_ref_label(ref)} is not stored (import or fetch it first)")
+            raise NotFoundError(f"{ident} is not stored (import or fetch it first)")
         ix = self._indexes()
         profile = profile_of(
             [(ix[_PAPERS], p_rows, p_rows[:0]), (ix[_ITEMS], i_rows, i_rows[:0])],
@@ -495,7 +497,10 @@ class RecommendMixin(LibraryMixin):
         top = rank_all(profile, [(ix[_PAPERS], candidates)]).take(2 * limit)
         by_authors = author_lifted(top, RELATED_CONFIG.author_weight)
         lifted = {(part, r.db_id) for (part, r), up in zip(top, by_authors, strict=True) if up}
-        credit = _Credit([(ix[_PAPERS], p_rows), (ix[_ITEMS], i_rows)], related_to=_ref_label(ref))
+        credit = _Credit(
+            [(ix[_PAPERS], p_rows), (ix[_ITEMS], i_rows)],
+            related_to=_ref_label(ref, self._labels([ref])),
+        )
         return self._to_recommendations(
             top[:limit], order, profile, limit, lifted=lifted, credit=credit
         )

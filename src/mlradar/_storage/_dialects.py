@@ -34,12 +34,26 @@ ALL_FTS = (ITEMS_FTS, PAPERS_FTS)
 
 def sqlite_fts_ddl(spec: FtsSpec) -> list[str]:
     cols = ", ".join(spec.columns)
-    new_vals = ", ".join(f"new.{c}" for c in spec.columns)
-    old_vals = ", ".join(f"old.{c}" for c in spec.columns)
     t, f = spec.table, spec.fts
     return [
         f"CREATE VIRTUAL TABLE {f} USING fts5({cols}, content='{t}', content_rowid='id', "
         f"tokenize='{_TOKENIZE}')",
+        *sqlite_fts_triggers(spec),
+    ]
+
+
+def sqlite_fts_triggers(spec: FtsSpec) -> list[str]:
+    """The triggers that keep an external-content FTS5 table in step with its table.
+
+    A migration that rebuilds the table (SQLite cannot alter a column in place) drops them
+    with the old table and must create them again: the index itself stays valid, since
+    the rebuilt table keeps every id.
+    """
+    cols = ", ".join(spec.columns)
+    new_vals = ", ".join(f"new.{c}" for c in spec.columns)
+    old_vals = ", ".join(f"old.{c}" for c in spec.columns)
+    t, f = spec.table, spec.fts
+    return [
         f"CREATE TRIGGER {t}_fts_ai AFTER INSERT ON {t} BEGIN "
         f"INSERT INTO {f}(rowid, {cols}) VALUES (new.id, {new_vals}); END",
         f"CREATE TRIGGER {t}_fts_ad AFTER DELETE ON {t} BEGIN "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, text, tuple_, update
 
 from mlradar._model import FetchState, ParsedEntry, StoreCounts
 from mlradar._storage import schema as s
@@ -19,7 +19,7 @@ from mlradar._storage._dialects import (
     fts_search,
 )
 from mlradar._storage._query import Query, parse_query
-from mlradar.types import Item, SearchHit, Stats
+from mlradar.types import Item, PaperId, SearchHit, Stats
 
 _CHUNK = 500
 #: Most matches of one query that are ranked (the newest ones): see :meth:`ItemsStorage.search`.
@@ -43,9 +43,14 @@ def _entry_values(e: ParsedEntry) -> dict[str, Any]:
 
 
 def _refs(item_id: int, e: ParsedEntry) -> list[dict[str, Any]]:
-    return [{"item_id": item_id, "kind": "arxiv", "ref": a} for a in e.arxiv_ids] + [
-        {"item_id": item_id, "kind": "doi", "ref": d} for d in e.dois
-    ]
+    """What the entry names: papers by identifier, and (kind ``link``) the pages it links."""
+    named = dict.fromkeys(
+        [("arxiv", a) for a in e.arxiv_ids]
+        + [("doi", d) for d in e.dois]
+        + [(scheme, value) for scheme, value in e.refs]
+        + [("link", url) for url in e.links]
+    )
+    return [{"item_id": item_id, "kind": k, "ref": r} for k, r in named]
 
 
 class ItemsStorage(StorageBase):
@@ -155,16 +160,21 @@ class ItemsStorage(StorageBase):
         source_id: int | None = None,
         since: datetime | None = None,
         arxiv_id: str | None = None,
+        mentioning: Sequence[PaperId] = (),
     ) -> list[Item]:
+        """The newest items (of one source, since a time, naming a paper by any of the
+        identifiers ``mentioning``), newest first."""
         when = func.coalesce(s.items.c.published_at, s.items.c.first_seen_at)
         query = self._item_select().order_by(when.desc(), s.items.c.id.desc()).limit(limit)
         if source_id is not None:
             query = query.where(s.items.c.source_id == source_id)
         if since is not None:
             query = query.where(when >= since)
-        if arxiv_id is not None:
-            mentions = select(s.item_refs.c.item_id).where(
-                s.item_refs.c.kind == "arxiv", s.item_refs.c.ref == arxiv_id
+        keys = [*mentioning, *([PaperId("arxiv", arxiv_id)] if arxiv_id is not None else [])]
+        if keys:
+            refs = s.item_refs
+            mentions = select(refs.c.item_id).where(
+                tuple_(refs.c.kind, refs.c.ref).in_([tuple(k) for k in keys])
             )
             query = query.where(s.items.c.id.in_(mentions))
         with self.read() as conn:
@@ -268,7 +278,7 @@ class ItemsStorage(StorageBase):
             PAPERS_FTS,
             query,
             PAPER_WEIGHTS,
-            columns="t.arxiv_id, t.title, t.first_version_at",
+            columns="t.id, t.arxiv_id, t.url, t.title, t.first_version_at",
             filters=filters,
             rank_limit=rank_limit,
         )
@@ -282,12 +292,12 @@ class ItemsStorage(StorageBase):
             out.append(
                 SearchHit(
                     kind="paper",
-                    ref=r.arxiv_id,
+                    ref=r.arxiv_id or f"paper:{r.id}",
                     title=r.title,
-                    url=f"https://arxiv.org/abs/{r.arxiv_id}",
+                    url=f"https://arxiv.org/abs/{r.arxiv_id}" if r.arxiv_id else r.url,
                     snippet=r.snippet or "",
                     score=float(r.score),
-                    source_name="arXiv",
+                    source_name="arXiv" if r.arxiv_id else "paper",
                     date=None
                     if day is None
                     else datetime(day.year, day.month, day.day, tzinfo=UTC),
@@ -306,7 +316,9 @@ class ItemsStorage(StorageBase):
             return Stats(
                 sources=count(select(func.count()).select_from(s.sources)),
                 items=count(select(func.count()).select_from(s.items)),
-                papers=count(select(func.count()).select_from(s.papers)),
+                papers=count(
+                    select(func.count()).select_from(s.papers).where(s.papers.c.stub.is_(False))
+                ),
                 tags=count(
                     select(func.count()).select_from(
                         select(s.user_tags.c.tag).union(select(s.source_tags.c.tag)).subquery()

@@ -1,7 +1,7 @@
 """The user's library: tags, reactions (like / dismiss), read state, per-user settings.
 
-Everything is keyed by ``users.id``.  A reference is ``(kind, ref)``: ``("paper",
-arXiv id)`` or ``("item", item id as text)``.  Also here: the reads the ranker needs
+Everything is keyed by ``users.id``.  A reference is ``(kind, ref)``: ``("paper", paper
+id as text)`` or ``("item", item id as text)``.  Also here: the reads the ranker needs
 (papers in id order with their text, ids of papers in a window, discussion counts).
 """
 
@@ -196,12 +196,13 @@ class LibraryStorage(StorageBase):
         return {str(r.arxiv_id): int(r.id) for r in rows}
 
     def papers_by_db_ids(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """``id -> (arxiv_id, title)`` for the given database ids."""
+        """``id -> (arXiv id, or paper:<id> for a paper off arXiv; title)`` for the given
+        database ids."""
         p = s.papers
         rows = self._select_in(
             p.c.id, ids, lambda c: select(p.c.id, p.c.arxiv_id, p.c.title).where(c)
         )
-        return {int(r.id): (str(r.arxiv_id), str(r.title)) for r in rows}
+        return {int(r.id): (str(r.arxiv_id or f"paper:{r.id}"), str(r.title)) for r in rows}
 
     def items_brief(self, item_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
         """``id -> (title, url)`` of the given items."""
@@ -270,7 +271,10 @@ class LibraryStorage(StorageBase):
         while True:
             with self.read() as conn:
                 rows = conn.execute(
-                    select(*columns).where(table.c.id > last).order_by(table.c.id).limit(batch)
+                    select(*columns)
+                    .where(table.c.id > last, *_TEXT_FILTERS.get(table.name, ()))
+                    .order_by(table.c.id)
+                    .limit(batch)
                 ).all()
             if not rows:
                 return
@@ -281,7 +285,8 @@ class LibraryStorage(StorageBase):
         self, table: Any, ids: Sequence[int], convert: Callable[[Row[Any]], TextRow]
     ) -> list[TextRow]:
         columns = _TEXT_COLUMNS[table.name]
-        rows = self._select_in(table.c.id, list(ids), lambda c: select(*columns).where(c))
+        extra = _TEXT_FILTERS.get(table.name, ())
+        rows = self._select_in(table.c.id, list(ids), lambda c: select(*columns).where(c, *extra))
         return sorted((convert(r) for r in rows), key=lambda t: t[0])
 
     def _iter_changed(
@@ -365,6 +370,11 @@ _TEXT_COLUMNS: dict[str, tuple[Any, ...]] = {
         s.items.c.author,
     ),
 }
+
+
+#: Rows the ranking index never reads: a stub paper has no text to featurize (it is read
+#: once its record arrives, which stamps it as changed).
+_TEXT_FILTERS: dict[str, tuple[Any, ...]] = {"papers": (s.papers.c.stub.is_(False),)}
 
 
 def _author_list(raw: str | None) -> tuple[str, ...]:

@@ -144,11 +144,14 @@ item_refs = Table(
     Index("ix_item_refs_kind_ref", "kind", "ref"),
 )
 
+# A paper: on arXiv (arxiv_id set) or known elsewhere only.  Every identifier it is known
+# by is in paper_ids; arxiv_id and doi are the record's own fields, kept here too because
+# search, ranking and display read them with every row.
 papers = Table(
     "papers",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("arxiv_id", String(40), nullable=False, unique=True),
+    Column("arxiv_id", String(40), unique=True),
     Column("title", Text, nullable=False),
     # JSON list of author names, in order.
     Column("authors", Text, nullable=False),
@@ -167,10 +170,28 @@ papers = Table(
     Column("updated_at", Date),
     Column("content_hash", String(64), nullable=False),
     Column("stored_at", UTCDateTime, nullable=False),
+    Column("venue", Text),
+    Column("url", Text),
+    Column("pdf", Text),
+    # JSON list of [scheme, value]: identifiers besides arXiv's and the DOI.
+    Column("ids", Text),
+    # Known by an identifier only (tagged before its record arrived): no record yet.
+    Column("stub", Boolean, nullable=False, default=False),
     Index("ix_papers_first_version_at", "first_version_at"),
     Index("ix_papers_doi", "doi"),
     # The ranking index finds edited papers by it (written on insert and on every change).
     Index("ix_papers_stored_at", "stored_at"),
+)
+
+# Every identifier of every paper, normalized (see mlradar._papers): the lookup by which a
+# record from any source finds the paper it is.
+paper_ids = Table(
+    "paper_ids",
+    metadata,
+    Column("scheme", String(16), primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("paper_id", Integer, _fk("papers.id"), nullable=False),
+    Index("ix_paper_ids_paper_id", "paper_id"),
 )
 
 user_tags = Table(
@@ -178,7 +199,7 @@ user_tags = Table(
     metadata,
     Column("user_id", Integer, _fk("users.id"), primary_key=True),
     Column("tag", String(200), primary_key=True),
-    # "paper" (ref is an arXiv id) or "item" (ref is an item id as text).
+    # "paper" (ref is papers.id as text) or "item" (ref is items.id as text).
     Column("kind", String(10), primary_key=True),
     Column("ref", String(200), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from mlradar._config import Settings
 from mlradar._fetch import Fetcher, HostPolicy
 from mlradar._model import FetchState, ParsedFeed, SourceFetch, StoreCounts
+from mlradar._papers import store_papers
 from mlradar._sources.feed import parse_feed
 from mlradar._storage import Storage
 from mlradar._storage._base import utcnow
@@ -155,7 +156,7 @@ class Updater:
             home_url=fetched.feed.home_url if fetched.feed else None,
         )
         if fetched.papers:
-            self._storage.upsert_papers(fetched.papers)
+            store_papers(self._storage, fetched.papers)
         if fetched.feed is None:
             self._storage.record_fetch(source.id, state)
             return replace(base, not_modified=True)
