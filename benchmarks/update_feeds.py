@@ -83,7 +83,7 @@ def run_mlradar(urls: list[str], db: str) -> dict[str, float]:
     radar = make_radar(db, allow_private_networks=True, total_timeout=60)
     storage = radar._storage
     for u in urls:
-        storage.add_source(u, "feed")
+        storage.add_source(radar._user_id, u, "feed")
     c0, t0 = cpu_seconds(), time.perf_counter()
     cold = radar.update()
     c1, t1 = cpu_seconds(), time.perf_counter()

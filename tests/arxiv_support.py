@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -60,3 +61,14 @@ class RerouteTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def rerouting(server: HTTPServer) -> Any:
+    """A fetcher factory for :func:`mlradar.make_radar` that sends every request to
+    ``server`` (through :class:`RerouteTransport`), as the radar's only way out."""
+    from mlradar._fetch import Fetcher
+
+    def make(settings: Any, policies: Any) -> Fetcher:
+        return Fetcher(settings, policies=policies, transport=RerouteTransport(server))
+
+    return make

@@ -20,7 +20,7 @@ from mlradar._fetch import Fetcher, arxiv_policies
 from mlradar._radar import Radar, make_radar
 from mlradar.exceptions import FetchError, InvalidInputError, ParseError
 from mlradar.types import PaperVersion
-from tests.arxiv_support import Recorded, RerouteTransport, recorded_responses, serve_recorded
+from tests.arxiv_support import Recorded, recorded_responses, rerouting, serve_recorded
 
 T = TypeVar("T")
 
@@ -183,9 +183,9 @@ def test_the_user_agent_names_the_configured_contact(
 
 
 @pytest.fixture
-def real_host_radar(db_url: str) -> Iterator[Radar]:
-    """A radar with arXiv's real URLs (rerouted to loopback by the test's transport)."""
-    with make_radar(db_url) as radar:
+def real_host_radar(db_url: str, httpserver: HTTPServer) -> Iterator[Radar]:
+    """A radar with arXiv's real URLs (rerouted to loopback by its fetcher factory)."""
+    with make_radar(db_url, fetcher_factory=rerouting(httpserver)) as radar:
         yield radar
 
 
@@ -203,8 +203,7 @@ def test_the_facade_is_polite_to_arxiv(
         return WResponse(r.body, content_type="application/atom+xml")
 
     httpserver.expect_request("/api/query").respond_with_handler(handler)
-    transport = RerouteTransport(httpserver)
-    detail = real_host_radar.paper("arXiv:1605.08386v1", fetch=True, transport=transport)
+    detail = real_host_radar.paper("arXiv:1605.08386v1", fetch=True)
     assert detail.paper is not None
     assert detail.paper.title == "Heat-bath random walks with Markov bases"
     assert arrivals[1] - arrivals[0] >= 3.9  # Retry-After: 4 (longer than the 3 s spacing)

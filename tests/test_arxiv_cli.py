@@ -78,7 +78,7 @@ def test_export_by_tag_takes_tagged_papers_and_papers_of_tagged_items(
         # A blog post that names 2503.11677 (any item naming a paper links to it).
         paper = radar.paper("2503.11677").paper
         assert paper is not None
-        source = radar._storage.add_source("https://blog.example.org/feed", "feed")
+        source = radar._storage.add_source(radar._user_id, "https://blog.example.org/feed", "feed")
         now = datetime.now(UTC)
         radar._storage.store_entries(
             source.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,12 +18,13 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request
 from werkzeug import Response as WResponse
 
-from mlradar._arxiv.listing import ArxivConnector, parse_arxiv_source, parse_listing
+from mlradar._arxiv.listing import parse_arxiv_source, parse_listing
 from mlradar._config import Settings
+from mlradar._connectors import InlineContext, SourceRef
+from mlradar._connectors.arxiv import ArxivConnector
 from mlradar._fetch import Fetcher
 from mlradar._radar import Radar, make_radar
 from mlradar.exceptions import InvalidInputError, ParseError
-from mlradar.types import Source
 from tests.arxiv_support import recorded_responses
 
 FIXTURE = Path(__file__).parent / "fixtures" / "arxiv" / "rss-cs.LG.xml"
@@ -90,27 +92,18 @@ def test_the_listing_feed() -> None:
         parse_listing(b"<feed/>", "u")
 
 
-def _source(url: str = "arxiv:cs.LG", **state: Any) -> Source:
-    from mlradar.types import SourceState
-
-    return Source(
-        id=1,
-        url=url,
-        kind="arxiv",
-        name=None,
-        title=None,
-        home_url=None,
-        added_at=datetime(2025, 1, 1, tzinfo=UTC),
-        state=SourceState(**state),
-    )
+def _source(url: str = "arxiv:cs.LG", **state: Any) -> SourceRef:
+    return SourceRef(1, "arxiv", url, None, {}, state)
 
 
-def connector_fetch(settings: Settings, source: Source, config: dict[str, Any]) -> Any:
-    connector = ArxivConnector()
+def connector_fetch(settings: Settings, source: SourceRef, config: dict[str, Any]) -> Any:
+    connector = ArxivConnector(settings)
 
     async def go() -> Any:
         async with Fetcher(settings, policies=connector.policies(settings)) as fetcher:
-            return await connector.fetch(source, config, fetcher)
+            return await connector.fetch(
+                replace(source, config=config), InlineContext(fetcher, settings)
+            )
 
     return asyncio.run(go())
 
@@ -127,11 +120,11 @@ def test_the_connector_reads_listings_conditionally(httpserver: HTTPServer) -> N
     settings = Settings(allow_private_networks=True, arxiv_rss_url=httpserver.url_for("/rss"))
     url, config = parse_arxiv_source("arxiv:cs.LG,cs.CL")
     fetched = connector_fetch(settings, _source(url), config)
-    assert fetched.etag == '"v1"'
-    assert fetched.feed is not None
-    assert len(fetched.feed.entries) == len(fetched.papers) == 3
+    assert fetched.state["etag"] == '"v1"'
+    assert fetched.entries is not None
+    assert len(fetched.entries) == len(fetched.papers) == 3
     again = connector_fetch(settings, _source(url, etag='"v1"'), config)
-    assert again.feed is None
+    assert again.not_modified
     assert again.status == 304
 
 
@@ -153,8 +146,8 @@ def test_the_connector_follows_a_query_newest_first(
         "10",
     )
     assert len(fetched.papers) == 10
-    assert fetched.feed.entries[0].key == "id:arxiv:2202.12139"
-    assert fetched.feed.entries[0].published_at == datetime(2022, 2, 24, 15, 5, 19, tzinfo=UTC)
+    assert fetched.entries[0].key == "id:arxiv:2202.12139"
+    assert fetched.entries[0].published_at == datetime(2022, 2, 24, 15, 5, 19, tzinfo=UTC)
 
 
 # -- the daily listings, through the real update run --------------------------------------

@@ -16,7 +16,7 @@ from mlradar._arxiv.oai import list_records_url, state_key
 from mlradar._radar import Radar, make_radar
 from mlradar.exceptions import FetchError, ParseError
 from mlradar.types import PaperVersion
-from tests.arxiv_support import RerouteTransport
+from tests.arxiv_support import rerouting
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv" / "oai"
 FIRST = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": "cs"}
@@ -193,7 +193,7 @@ def test_pages_from_arxiv_are_three_seconds_apart(db_url: str, httpserver: HTTPS
         return WResponse(next(pages), content_type="text/xml")
 
     httpserver.expect_request("/oai").respond_with_handler(handler)
-    with make_radar(db_url) as radar:
-        summary = radar.harvest_arxiv(transport=RerouteTransport(httpserver))
+    with make_radar(db_url, fetcher_factory=rerouting(httpserver)) as radar:
+        summary = radar.harvest_arxiv()
     assert summary.pages == 2
     assert arrivals[1] - arrivals[0] >= 2.95

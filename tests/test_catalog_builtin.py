@@ -166,7 +166,7 @@ def test_catalog_storage_on_every_database(any_db_url: str) -> None:
         when = datetime(2026, 1, 2, tzinfo=UTC)
         entry = radar.catalog_entry("new-book")
         radar._storage.record_link_check(
-            entry.id, LinkStatus("moved", when, 301, "https://b.example/x")
+            entry.id, LinkStatus("moved", when, 301, "https://b.example/x"), "b.example/x"
         )
         moved = radar.catalog_entry("new-book")
         assert moved.link == LinkStatus("moved", when, 301, "https://b.example/x")

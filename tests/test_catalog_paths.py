@@ -159,6 +159,7 @@ def test_cli_init_path_and_progress_per_user(db_url: str) -> None:
     assert path["next"]["slug"] == steps[1]["slug"]
 
     # Progress is per user.
+    run(runner, db_url, "user", "add", "bob")  # users are made explicitly
     other = run(runner, db_url, "path", "--level", "beginner", user="bob")
     assert (other["user"], other["done"], other["next"]["slug"]) == ("bob", 0, steps[0]["slug"])
 

@@ -193,7 +193,9 @@ def test_related_returns_the_same_topic(radar: Radar) -> None:
 
 
 def test_items_can_be_tagged_and_recommended(radar: Radar) -> None:
-    source = radar._storage.add_source("https://blog.example/feed.xml", "feed", name="Blog")
+    source = radar._storage.add_source(
+        radar._user_id, "https://blog.example/feed.xml", "feed", name="Blog"
+    )
     now = datetime(2025, 5, 3, tzinfo=UTC)
     entries = [
         ParsedEntry(
@@ -353,7 +355,9 @@ def test_a_new_version_with_new_text_is_featurized_again(radar: Radar) -> None:
 
 
 def test_an_edited_item_is_featurized_again(radar: Radar) -> None:
-    source = radar._storage.add_source("https://blog.example/feed.xml", "feed", name="Blog")
+    source = radar._storage.add_source(
+        radar._user_id, "https://blog.example/feed.xml", "feed", name="Blog"
+    )
 
     def post(text: str, digest: str, when: datetime) -> ParsedEntry:
         return ParsedEntry(
@@ -402,7 +406,9 @@ def discuss(radar: Radar, arxiv_id: str, places: list[tuple[str, str]]) -> None:
     now = datetime(2025, 5, 4, tzinfo=UTC)
     for url, name in places:
         found = [s for s in radar._storage.list_sources() if s.url == url]
-        source = found[0] if found else radar._storage.add_source(url, "feed", name=name)
+        source = (
+            found[0] if found else radar._storage.add_source(radar._user_id, url, "feed", name=name)
+        )
         key = f"id:{arxiv_id}:{url}"
         entry = ParsedEntry(
             key=key,
@@ -642,7 +648,9 @@ def test_a_tagged_authors_new_paper_ranks_first_and_the_reason_names_them(
     assert [r.by_authors for r in related] == [(), ("Ada Lovelace",), ()]
     assert "by Ada Lovelace (also an author of 2505.09100)" in related[1].reason
     # A post by the same author (an item's one free-text name) is the same author.
-    source = radar._storage.add_source("https://blog.example/feed.xml", "feed", name="Blog")
+    source = radar._storage.add_source(
+        radar._user_id, "https://blog.example/feed.xml", "feed", name="Blog"
+    )
     now = datetime(2025, 5, 1, tzinfo=UTC)
     post = ParsedEntry(
         key="id:ada",

@@ -227,7 +227,7 @@ def test_folding_moves_library_entries_to_the_paper_that_stays(storage: Storage)
     store_papers(storage, [openreview("HkX1"), arxiv(1)])
     conf = storage.paper_ids_for([PaperId("openreview", "HkX1")])[PaperId("openreview", "HkX1")]
     arx = storage.paper_ids_for([PaperId("arxiv", "2501.00001")])[PaperId("arxiv", "2501.00001")]
-    user = storage.user_id("ada")
+    user = storage.ensure_user("ada").id
     storage.add_tag(user, "reading", [("paper", str(arx))])
     storage.add_tag(user, "both", [("paper", str(arx)), ("paper", str(conf))])
     storage.set_reaction(user, [("paper", str(arx))], "like")

@@ -14,6 +14,7 @@ from mlradar._model import FetchState, ParsedEntry, TextRow
 from mlradar._papers import store_papers
 from mlradar._storage import Storage, open_storage
 from mlradar.types import Paper
+from tests.storage_support import me
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_changed_papers_are_found_by_their_stamp(storage: Storage) -> None:
 
 
 def test_changed_items_are_found_by_their_stamp(storage: Storage) -> None:
-    source = storage.add_source("https://example.org/feed", "feed", name="Example")
+    source = storage.add_source(me(storage), "https://example.org/feed", "feed", name="Example")
     t0 = datetime(2025, 5, 2, tzinfo=UTC)
     storage.store_entries(
         source.id, [entry("a", "one"), entry("b", "two")], FetchState(t0, 200, None, t0)
@@ -103,8 +104,8 @@ def test_changed_items_are_found_by_their_stamp(storage: Storage) -> None:
 
 def test_mention_rows_name_the_items_and_their_sources(storage: Storage) -> None:
     store_papers(storage, [paper(1), paper(2)])
-    hn = storage.add_source("https://news.example/rss", "feed", name="HN")
-    blog = storage.add_source("https://blog.example/feed", "feed", title="A blog")
+    hn = storage.add_source(me(storage), "https://news.example/rss", "feed", name="HN")
+    blog = storage.add_source(me(storage), "https://blog.example/feed", "feed", title="A blog")
     now = datetime(2025, 5, 2, tzinfo=UTC)
     storage.store_entries(
         hn.id,
@@ -115,7 +116,7 @@ def test_mention_rows_name_the_items_and_their_sources(storage: Storage) -> None
         blog.id, [entry("p1", "z", ("2505.00001",))], FetchState(now, 200, None, now)
     )
     ids = storage.paper_db_ids(["2505.00001", "2505.00002"])
-    rows = storage.mention_rows([ids["2505.00001"], ids["2505.00002"], 10**9])
+    rows = storage.mention_rows([ids["2505.00001"], ids["2505.00002"], 10**9], me(storage))
     by_paper: dict[int, set[tuple[int, str]]] = {}
     for paper_id, _item, source_id, kind, _url, name in rows:
         assert kind == "feed"
@@ -140,7 +141,7 @@ def test_texts_and_author_lookups_carry_the_authors(storage: Storage) -> None:
         ids["2505.00001"]: ("Rémi Munos", "Ada Lovelace"),
         ids["2505.00002"]: (),
     }
-    source = storage.add_source("https://example.org/feed", "feed", name="Example")
+    source = storage.add_source(me(storage), "https://example.org/feed", "feed", name="Example")
     t0 = datetime(2025, 5, 2, tzinfo=UTC)
     storage.store_entries(
         source.id,

@@ -23,6 +23,7 @@ from mlradar._storage import Storage, open_storage
 from mlradar._storage._dialects import ITEM_WEIGHTS, PAPER_WEIGHTS
 from mlradar._storage._query import parse_query, to_fts5, to_tsquery
 from mlradar._storage.schema import UTCDateTime
+from tests.storage_support import me
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 QUERIES = [
@@ -50,7 +51,9 @@ def corpus(storage: Storage, shared_data: Path) -> Storage:
     with gzip.open(shared_data / "arxiv" / "papers.jsonl.gz", "rb") as f:
         papers = [paper_from_snapshot(orjson.loads(line)) for line in itertools.islice(f, 600)]
     store_papers(storage, papers)
-    sources = [storage.add_source(f"https://{n}.org/feed", "feed", name=n) for n in "abc"]
+    sources = [
+        storage.add_source(me(storage), f"https://{n}.org/feed", "feed", name=n) for n in "abc"
+    ]
     for k, p in enumerate(papers[:120]):
         src = sources[k % 3]
         body = p.abstract[:400]
@@ -203,7 +206,7 @@ def test_rank_limit_ranks_the_newest_matches_only(corpus: Storage) -> None:
 
 
 def test_ties_go_to_the_newest_row(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     storage.store_entries(
         s.id, [_entry(f"k{i}", "twin title", "same body", NOW) for i in range(5)], _fetched()
     )

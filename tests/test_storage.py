@@ -15,6 +15,7 @@ from mlradar._model import FetchState, ParsedEntry
 from mlradar._storage import Storage, open_storage
 from mlradar._storage.schema import metadata
 from mlradar.exceptions import SearchQueryError, SourceExistsError, SourceNotFoundError
+from tests.storage_support import me
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -41,7 +42,7 @@ def entry(key: str, title: str, text: str = "", **kw: object) -> ParsedEntry:
 
 
 def fetched(now: datetime = NOW) -> FetchState:
-    return FetchState(now, 200, None, now + timedelta(hours=1), etag='"v1"')
+    return FetchState(now, 200, None, now + timedelta(hours=1), state='{"etag": "\\"v1\\""}')
 
 
 @pytest.fixture
@@ -77,21 +78,48 @@ def test_reopening_is_idempotent(any_db_url: str) -> None:
 
 
 def test_sources_add_get_tag_remove(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed", name="A", tags=["x", "y"])
-    assert storage.get_source(s.id) == s
-    assert storage.get_source("A").id == s.id
-    assert storage.get_source("https://a.org/feed").tags == ("x", "y")
+    uid = me(storage)
+    s = storage.add_source(uid, "https://a.org/feed", "feed", name="A", tags=["x", "y"])
+    assert storage.get_source(s.id, user_id=uid) == s
+    assert storage.get_source("A", user_id=uid).id == s.id
+    assert storage.get_source("https://a.org/feed", user_id=uid).tags == ("x", "y")
     with pytest.raises(SourceExistsError):
-        storage.add_source("https://a.org/feed", "feed")
-    assert storage.set_source_tags(s.id, add=["z"], remove=["x"]).tags == ("y", "z")
-    assert [x.id for x in storage.list_sources(tag="z")] == [s.id]
-    storage.remove_source(s.id)
+        storage.add_source(uid, "https://a.org/feed", "feed")
+    assert storage.set_source_tags(s.id, add=["z"], remove=["x"], user_id=uid).tags == ("y", "z")
+    assert [x.id for x in storage.list_sources(tag="z", user_id=uid)] == [s.id]
+    storage.remove_source(s.id, user_id=uid)
     with pytest.raises(SourceNotFoundError):
         storage.get_source(s.id)
 
 
+def test_one_source_is_shared_by_users_who_each_name_and_tag_it(storage: Storage) -> None:
+    ada, bob = storage.add_user("ada").id, storage.add_user("bob").id
+    a = storage.add_source(ada, "https://a.org/feed", "feed", name="A", tags=["x"])
+    b = storage.add_source(
+        bob,
+        "https://a.org/feed?utm_source=x",
+        "feed",
+        name="Ours",
+        canonical_url="https://a.org/feed",
+    )
+    assert a.id == b.id  # one source, fetched once
+    assert storage.get_source(a.id, user_id=bob).name == "Ours"
+    assert storage.get_source(a.id, user_id=bob).tags == ()
+    assert storage.list_sources(user_id=ada, tag="x")[0].name == "A"
+    assert len(storage.due_sources(NOW, force=True)) == 1
+    storage.store_entries(a.id, [entry("1", "shared")], fetched())
+    storage.remove_source(a.id, user_id=ada)
+    # Bob still follows it: it stays, with its items.
+    assert storage.get_source(a.id, user_id=bob).item_count == 1
+    with pytest.raises(SourceNotFoundError):
+        storage.get_source(a.id, user_id=ada)
+    storage.remove_source(a.id, user_id=bob)
+    assert storage.list_sources() == []
+    assert storage.stats().items == 0
+
+
 def test_store_is_idempotent_and_updates_in_place(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     first = [entry("1", "One", "alpha"), entry("2", "Two", "beta", arxiv_ids=("2503.11677",))]
     assert storage.store_entries(s.id, first, fetched()).new == 2
     again = storage.store_entries(s.id, first, fetched())
@@ -107,18 +135,18 @@ def test_store_is_idempotent_and_updates_in_place(storage: Storage) -> None:
     assert items["2"].arxiv_ids == ("2401.00001",)
     assert [i.key for i in storage.list_items(arxiv_id="2401.00001")] == ["2"]
     assert storage.list_items(arxiv_id="2503.11677") == []
-    assert storage.get_source(s.id).state.etag == '"v1"'
+    assert storage.source_settings([s.id])[s.id][1] == {"etag": '"v1"'}
 
 
 def test_a_feed_repeating_a_guid_stores_it_once(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     counts = storage.store_entries(s.id, [entry("1", "a"), entry("1", "b")], fetched())
     assert counts.new == 1
     assert storage.stats().items == 1
 
 
 def test_a_failed_store_leaves_nothing_half_written(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     storage.store_entries(s.id, [entry("1", "kept")], fetched())
     naive = entry("2", "bad date", published_at=datetime(2026, 1, 1))
     with pytest.raises(Exception):  # noqa: B017 - any error; the point is the rollback
@@ -128,7 +156,7 @@ def test_a_failed_store_leaves_nothing_half_written(storage: Storage) -> None:
 
 
 def test_fetch_errors_count_up_and_reset(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     for n in (1, 2):
         storage.record_fetch(s.id, FetchState(NOW, 500, "HTTP 500", NOW + timedelta(hours=n)))
         assert storage.get_source(s.id).state.consecutive_errors == n
@@ -139,8 +167,8 @@ def test_fetch_errors_count_up_and_reset(storage: Storage) -> None:
 
 
 def test_search_weights_title_over_text_and_filters(storage: Storage) -> None:
-    a = storage.add_source("https://a.org/feed", "feed", name="A")
-    b = storage.add_source("https://b.org/feed", "feed", name="B")
+    a = storage.add_source(me(storage), "https://a.org/feed", "feed", name="A")
+    b = storage.add_source(me(storage), "https://b.org/feed", "feed", name="B")
     storage.store_entries(
         a.id,
         [
@@ -192,7 +220,7 @@ def test_no_query_is_a_syntax_error(storage: Storage, query: str) -> None:
 
 
 def test_stats(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed", tags=["t"])
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed", tags=["t"])
     storage.store_entries(
         s.id, [entry("1", "x", arxiv_ids=("2503.11677",)), entry("2", "y")], fetched()
     )
@@ -201,15 +229,15 @@ def test_stats(storage: Storage) -> None:
 
 
 def test_removing_a_source_removes_its_items(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     storage.store_entries(s.id, [entry("1", "findme")], fetched())
-    storage.remove_source(s.id)
+    storage.remove_source(s.id, user_id=me(storage))
     assert storage.stats().items == 0
     assert storage.search("findme") == []
 
 
 def test_changed_entry_is_reindexed(storage: Storage) -> None:
-    s = storage.add_source("https://a.org/feed", "feed")
+    s = storage.add_source(me(storage), "https://a.org/feed", "feed")
     storage.store_entries(s.id, [entry("1", "zebra")], fetched())
     e = replace(entry("1", "quokka"), content_hash="changed")
     storage.store_entries(s.id, [e], fetched())

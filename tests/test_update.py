@@ -114,13 +114,21 @@ def test_real_feeds_arrive_whole_and_a_second_update_stores_nothing(
         assert conditional.get("If-None-Match", "").startswith('"')
         assert conditional.get("If-Modified-Since")
 
-    # Without validators from the server, the entries themselves dedupe.
+    # Without validators from the server, the same bytes are not even parsed again...
     server.routes = {
         p: r.__class__(r.body, r.content_type, conditional=False) for p, r in server.routes.items()
     }
     third = radar.update(force=True)
     assert (third.new, third.updated, third.failed) == (0, 0, 0)
-    assert third.unchanged == first.new
+    assert all(s.not_modified for s in third.sources)
+    # ...and other bytes holding the same entries dedupe by the entries themselves.
+    server.routes = {
+        p: r.__class__(r.body + b"\n", r.content_type, conditional=False)
+        for p, r in server.routes.items()
+    }
+    fourth = radar.update(force=True)
+    assert (fourth.new, fourth.updated, fourth.failed) == (0, 0, 0)
+    assert fourth.unchanged == first.new
 
 
 def test_hf_daily_papers_link_items_to_arxiv_ids(

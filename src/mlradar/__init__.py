@@ -9,21 +9,30 @@ Start with :func:`make_radar`::
     summary = radar.update()
     for hit in radar.search('"diffusion models"'):
         print(hit.title, hit.url)
-"""
 
-__version__ = "0.1.0"
+A process that serves several users (a web server) opens one :class:`RadarCore` and
+works through a cheap view per user and request::
+
+    from mlradar import RadarCore
+
+    core = RadarCore.open("postgresql://radar@db/radar")
+    alice = core.for_user("alice")       # no I/O; an unknown user fails on first use
+    alice.recommend(tag="diffusion")
+"""
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from mlradar._radar import Radar, make_radar
+from mlradar._version import __version__
 
-__all__ = ["Radar", "__version__", "make_radar"]
+if TYPE_CHECKING:
+    from mlradar._radar import Radar, RadarCore, make_radar
+
+__all__ = ["Radar", "RadarCore", "__version__", "make_radar"]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that `import mlradar` (and `mlradar --help`) does not load every dependency.
-    if name in ("Radar", "make_radar"):
+    if name in ("Radar", "RadarCore", "make_radar"):
         from mlradar import _radar
 
         return getattr(_radar, name)

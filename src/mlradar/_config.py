@@ -99,7 +99,7 @@ class Settings(BaseSettings):
 
     @property
     def user_agent(self) -> str:
-        from mlradar import __version__
+        from mlradar._version import __version__
 
         contact = f"; mailto:{self.contact_email}" if self.contact_email else ""
         return f"mlradar/{__version__} (+https://github.com/mlradar/mlradar{contact})"

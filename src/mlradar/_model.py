@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from mlradar.types import Paper, PaperId, PaperVersion
+from mlradar.types import CatalogKind, Level, Paper, PaperId, PaperVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,27 +77,12 @@ class FetchState:
     status: int | None
     error: str | None
     next_due_at: datetime
-    etag: str | None = None
-    last_modified: str | None = None
+    #: The connector's new state, as JSON text (None: keep the stored one).
+    state: str | None = None
     title: str | None = None
     home_url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFetch:
-    """What a connector (a source kind other than plain feeds) hands back to the updater.
-
-    ``feed`` is None when the source answered "not modified".  ``papers`` are arXiv
-    records to upsert alongside the entries (a listing source knows full metadata).
-    """
-
-    feed: ParsedFeed | None
-    papers: tuple[Paper, ...] = ()
-    status: int | None = 200
-    etag: str | None = None
-    last_modified: str | None = None
-    retry_after: float | None = None
-    max_age: float | None = None
+    #: A problem the fetch worked around; a successful fetch without one clears it.
+    warning: str | None = None
 
 
 class TextRow(NamedTuple):
@@ -271,3 +256,35 @@ class PaperPlan:
     @property
     def counts(self) -> StoreCounts:
         return StoreCounts(len(self.inserts), self.updated, self.unchanged)
+
+
+# -- the catalog ---------------------------------------------------------------------------------
+
+#: The origin of the entries that come with mlradar (others name the list they came from).
+BUILTIN_ORIGIN = "builtin"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRecord:
+    """An entry as the storage writes it: one of the built-in catalog, or an imported one.
+
+    ``slug`` is the wanted id (an imported entry's name; storage makes it unique);
+    ``position`` the curated order of built-in entries; ``keys`` the ``(match key, URL)``
+    pairs under which it is found, made by :func:`mlradar._catalog.model.keyed`.
+    """
+
+    url: str
+    slug: str
+    name: str
+    kind: CatalogKind
+    topics: tuple[str, ...]
+    level: Level | None
+    description: str | None
+    feed_url: str | None
+    builtin: bool
+    origin: str
+    heading_path: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    retired: str | None = None
+    position: int | None = None
+    keys: tuple[tuple[str, str], ...] = ()

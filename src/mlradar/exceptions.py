@@ -39,6 +39,10 @@ class NotFoundError(RadarError, LookupError):
     """The requested record does not exist."""
 
 
+class UserExistsError(InvalidInputError):
+    """A user with that name exists already."""
+
+
 class SourceError(RadarError):
     """Something about one source went wrong.  ``url`` names the source."""
 

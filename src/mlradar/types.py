@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, NamedTuple
 
-SourceKind = Literal["feed", "arxiv", "hackernews", "reddit"]
+#: The kind of a source: the ``kind`` of the connector that fetches it (``feed``,
+#: ``arxiv``, ``hackernews``...).  Connectors are plug-ins, so any string may appear.
+SourceKind = str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Someone with a library of their own: subscriptions, tags, likes, progress."""
+
+    id: int
+    name: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,14 +34,19 @@ class SourceState:
     consecutive_errors: int = 0
     last_error: str | None = None
     next_due_at: datetime | None = None
-    etag: str | None = None
-    last_modified: str | None = None
     last_new_at: datetime | None = None
+    last_warning: str | None = None
+    """A problem the last fetch worked around (entries dropped by a cap, a wrong charset)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A subscription: a feed, an arXiv listing, or another connector."""
+    """A subscription: a feed, an arXiv listing, or another connector's source.
+
+    ``name`` and ``tags`` are the subscribing user's (the same source may be followed by
+    several users under other names); read through the core, without a user, they are
+    empty.
+    """
 
     id: int
     url: str
@@ -67,6 +83,12 @@ class Item:
     categories: tuple[str, ...] = ()
     arxiv_ids: tuple[str, ...] = ()
     dois: tuple[str, ...] = ()
+    source_kind: SourceKind = "feed"
+    points: int | None = None
+    """Its points or score where its source counts them (Hacker News, Reddit)."""
+    comments: int | None = None
+    comments_url: str | None = None
+    """Where it is discussed (the HN thread, the Reddit comments)."""
 
     @property
     def date(self) -> datetime:
@@ -189,6 +211,8 @@ class SourceUpdate:
     unchanged: int = 0
     not_modified: bool = False
     error: str | None = None
+    warning: str | None = None
+    """A problem the fetch worked around (see :attr:`SourceState.last_warning`)."""
 
     @property
     def failed(self) -> bool:

@@ -1,4 +1,5 @@
-"""arXiv as a source: daily listings of categories, or a standing API query.
+"""arXiv as a source: daily listings of categories, or a standing API query (the parsing;
+the connector is :mod:`mlradar._connectors.arxiv`).
 
 ``mlradar sources add arxiv:cs.LG`` (or ``arxiv:cs.LG,cs.CL``) follows the categories'
 daily listing feed (``rss.arxiv.org/rss/cs.LG+cs.CL``): one request a day brings the new
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from lxml import etree
 
-from mlradar._arxiv.api import ArxivApi
 from mlradar._arxiv.records import (
     ARCHIVES,
     clean_categories,
@@ -32,14 +32,12 @@ from mlradar._arxiv.records import (
     split_authors,
     versions_upto,
 )
-from mlradar._config import Settings, load_settings
 from mlradar._content.xml import local_name, parse_xml, text_of
-from mlradar._fetch import Fetcher, HostPolicy, arxiv_policies
 from mlradar._identity import content_hash
 from mlradar._identity.doi import normalize_doi
-from mlradar._model import ParsedEntry, ParsedFeed, SourceFetch
+from mlradar._model import ParsedEntry, ParsedFeed
 from mlradar.exceptions import InvalidInputError, ParseError
-from mlradar.types import Paper, Source
+from mlradar.types import Paper
 
 RSS_ACCEPT = "application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 #: Papers an API-query source reads per update (newest first).
@@ -215,95 +213,3 @@ def entry_for(
             ]
         ),
     )
-
-
-# -- the connector -----------------------------------------------------------------------------
-
-
-class ArxivConnector:
-    """Fetches arXiv sources for the updater (always through arXiv's polite policy)."""
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings
-
-    def policies(self, settings: Settings) -> Mapping[str, HostPolicy]:
-        """arXiv's politeness policy.  The updater calls this with its settings before
-        fetching; a connector made without settings adopts them for its URLs."""
-        if self._settings is None:
-            self._settings = settings
-        return arxiv_policies(settings)
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings()
-        return self._settings
-
-    async def fetch(
-        self, source: Source, config: Mapping[str, Any], fetcher: Fetcher
-    ) -> SourceFetch:
-        """Read the source's listing feed (conditionally) or its API query."""
-        mode = config.get("mode")
-        if mode == "listing":
-            return await self._fetch_listing(source, config, fetcher)
-        if mode == "query":
-            return await self._fetch_query(config, fetcher)
-        # A source stored without config (added by hand): derive it from its URL.
-        if source.url.startswith("arxiv:"):
-            _, derived = parse_arxiv_source(source.url)
-            return await self.fetch(source, derived, fetcher)
-        raise InvalidInputError(f"{source.url}: not an arXiv source")
-
-    def listing_url(self, categories: Sequence[str]) -> str:
-        return f"{self.settings.arxiv_rss_url.rstrip('/')}/{'+'.join(categories)}"
-
-    async def _fetch_listing(
-        self, source: Source, config: Mapping[str, Any], fetcher: Fetcher
-    ) -> SourceFetch:
-        categories = [str(c) for c in config.get("categories", [])]
-        if not categories:
-            raise InvalidInputError(f"{source.url}: no categories configured")
-        response = await fetcher.get(
-            self.listing_url(categories),
-            etag=source.state.etag,
-            last_modified=source.state.last_modified,
-            accept=RSS_ACCEPT,
-        )
-        if response.not_modified:
-            return SourceFetch(
-                feed=None,
-                status=response.status,
-                etag=response.etag,
-                last_modified=response.last_modified,
-                max_age=response.max_age,
-            )
-        feed, papers = parse_listing(response.content, response.url)
-        return SourceFetch(
-            feed=feed,
-            papers=papers,
-            status=response.status,
-            etag=response.etag,
-            last_modified=response.last_modified,
-            retry_after=response.retry_after,
-            max_age=response.max_age,
-        )
-
-    async def _fetch_query(self, config: Mapping[str, Any], fetcher: Fetcher) -> SourceFetch:
-        query = str(config.get("query") or "")
-        if not query:
-            raise InvalidInputError("an arXiv query source without a query")
-        limit = int(config.get("max_results") or DEFAULT_QUERY_RESULTS)
-        api = ArxivApi(fetcher, self.settings.arxiv_api_url)
-        papers = await api.search(query, max_results=limit, sort_by="submittedDate")
-        entries = tuple(
-            entry_for(
-                p,
-                published_at=p.versions[0].created if p.versions else None,
-                updated_at=p.versions[-1].created if p.versions else None,
-            )
-            for p in papers
-        )
-        return SourceFetch(
-            feed=ParsedFeed(title=f"arXiv query: {query}", home_url=None, entries=entries),
-            papers=tuple(papers),
-        )

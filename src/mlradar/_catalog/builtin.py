@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any, cast
 
 from mlradar._catalog.kinds import KINDS
-from mlradar._catalog.model import BUILTIN_ORIGIN, LEVELS, CatalogRecord
+from mlradar._catalog.model import BUILTIN_ORIGIN, LEVELS, CatalogRecord, keyed
 from mlradar._catalog.topics import slugify
 from mlradar._catalog.urls import match_key
 from mlradar._identity.urls import canonicalize_url
@@ -46,20 +46,22 @@ def _entry(raw: dict[str, Any], position: int) -> CatalogRecord:
     if slugify(raw["slug"]) != raw["slug"]:
         raise InvalidInputError(f"{where}: slug must be lowercase words joined by hyphens")
     feed = raw.get("feed")
-    return CatalogRecord(
-        slug=str(raw["slug"]),
-        name=str(raw["name"]),
-        url=canonicalize_url(str(raw["url"])),
-        kind=cast(CatalogKind, raw["kind"]),
-        topics=topics,
-        level=cast(Level, raw["level"]),
-        description=str(raw["description"]),
-        feed_url=canonicalize_url(str(feed)) if feed else None,
-        aliases=tuple(canonicalize_url(str(a)) for a in raw.get("aliases", ())),
-        retired=str(raw["retired"]) if raw.get("retired") else None,
-        position=position,
-        builtin=True,
-        origin=BUILTIN_ORIGIN,
+    return keyed(
+        CatalogRecord(
+            slug=str(raw["slug"]),
+            name=str(raw["name"]),
+            url=canonicalize_url(str(raw["url"])),
+            kind=cast(CatalogKind, raw["kind"]),
+            topics=topics,
+            level=cast(Level, raw["level"]),
+            description=str(raw["description"]),
+            feed_url=canonicalize_url(str(feed)) if feed else None,
+            aliases=tuple(canonicalize_url(str(a)) for a in raw.get("aliases", ())),
+            retired=str(raw["retired"]) if raw.get("retired") else None,
+            position=position,
+            builtin=True,
+            origin=BUILTIN_ORIGIN,
+        )
     )
 
 

@@ -26,12 +26,10 @@ apart, and at most ``concurrency`` checks run in all.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
-
-import httpx
 
 from mlradar._catalog.kinds import is_deep_page
 from mlradar._catalog.urls import match_key_or_none
@@ -223,7 +221,7 @@ async def check_links(
     timeout: float = DEFAULT_TIMEOUT,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_result: Callable[[int, LinkStatus], None] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    fetcher_factory: Callable[[Settings, Mapping[str, HostPolicy]], Fetcher] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[tuple[int, LinkStatus]]:
     """Check each ``(key, url)``; results in the order they finish.
@@ -233,9 +231,9 @@ async def check_links(
     limit = asyncio.Semaphore(max(1, concurrency))
     results: list[tuple[int, LinkStatus]] = []
     check = check_settings(settings, timeout)
-    async with Fetcher(
-        check, policies=host_policies(settings, (u for _, u in targets)), transport=transport
-    ) as fetcher:
+    policies = host_policies(settings, (u for _, u in targets))
+    make = fetcher_factory or (lambda s, p: Fetcher(s, policies=p))
+    async with make(check, policies) as fetcher:
 
         async def one(key: int, url: str) -> None:
             async with limit:

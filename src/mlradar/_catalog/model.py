@@ -1,16 +1,18 @@
-"""Internal records of the catalog package (the public ones live in :mod:`mlradar.types`)."""
+"""Internal records of the catalog package (the public ones live in :mod:`mlradar.types`;
+:class:`~mlradar._model.CatalogRecord`, which storage writes, in :mod:`mlradar._model`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import get_args
 
+from mlradar._catalog.topics import slugify
+from mlradar._catalog.urls import match_key
+from mlradar._model import BUILTIN_ORIGIN, CatalogRecord
 from mlradar.exceptions import InvalidInputError
 from mlradar.types import CatalogKind, Level
 
 LEVELS: tuple[Level, ...] = get_args(Level)
-#: The origin of the entries that come with mlradar (others name the list they came from).
-BUILTIN_ORIGIN = "builtin"
 
 # The issue speaks of beginners, grad students and researchers; these are the same levels.
 _LEVEL_ALIASES: dict[str, Level] = {
@@ -61,25 +63,19 @@ class ParsedList:
     resources: tuple[ListedResource, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogRecord:
-    """An entry as the storage writes it: one of the built-in catalog, or an imported one.
+def keyed(record: CatalogRecord) -> CatalogRecord:
+    """``record`` ready to store: its slug a slug, and the match keys of its URL and
+    aliases (under which storage finds the entry it is) filled in."""
+    keys = {match_key(u): u for u in (record.url, *record.aliases)}
+    return replace(record, slug=slugify(record.slug), keys=tuple(keys.items()))
 
-    ``slug`` is the wanted id (an imported entry's name; storage makes it unique);
-    ``position`` the curated order of built-in entries.
-    """
 
-    url: str
-    slug: str
-    name: str
-    kind: CatalogKind
-    topics: tuple[str, ...]
-    level: Level | None
-    description: str | None
-    feed_url: str | None
-    builtin: bool
-    origin: str
-    heading_path: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    retired: str | None = None
-    position: int | None = None
+__all__ = [
+    "BUILTIN_ORIGIN",
+    "LEVELS",
+    "CatalogRecord",
+    "ListedResource",
+    "ParsedList",
+    "keyed",
+    "parse_level",
+]

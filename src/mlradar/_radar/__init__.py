@@ -1,22 +1,22 @@
-"""The Radar facade: one object that the CLI, the REST API and the web app all call.
+"""The facade: :class:`RadarCore`, one per process, and :class:`Radar`, one user's view.
 
-It is assembled from one mixin per domain (sources and updates, search, ...), all
-sharing :class:`RadarBase`'s storage and settings.
+The CLI, the REST API and the web app all call these.  A view is assembled from one mixin
+per domain (sources and updates, papers, the library, recommendations, the semantic half
+of search, the catalog), all working through the core's storage, settings and caches.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlradar._config import Settings, load_settings
 from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
+from mlradar._radar._core import FetcherFactory, RadarCore
 from mlradar._radar._feeds import FeedsMixin
 from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
 from mlradar._radar._recommend import RecommendMixin
 from mlradar._radar._semantic import SemanticSearchMixin
-from mlradar._storage import normalize_url, open_storage
 
 
 class Radar(
@@ -28,22 +28,32 @@ class Radar(
     LibraryMixin,
     RadarBase,
 ):
-    """A radar over one database.  Create it with :func:`make_radar`."""
+    """One user's radar.  Make one with :func:`make_radar`, or :meth:`RadarCore.for_user`."""
 
 
-def make_radar(database_url: str | None = None, **settings: Any) -> Radar:
-    """Open the radar stored at ``database_url`` (created and migrated as needed).
+def make_radar(
+    database_url: str | None = None,
+    *,
+    fetcher_factory: FetcherFactory | None = None,
+    **settings: Any,
+) -> Radar:
+    """Open the radar stored at ``database_url`` (created and migrated as needed), as the
+    default user (setting ``user``, ``default`` unless set; created on first use).
 
     With no URL, the setting ``database_url`` is used: ``MLRADAR_DATABASE_URL``, the config
     file, else SQLite in the user's data directory.  Keyword arguments override settings,
-    e.g. ``make_radar(url, allow_private_networks=True)``.
+    e.g. ``make_radar(url, allow_private_networks=True)``.  Closing the radar closes its
+    core.  A process serving several users opens one :class:`RadarCore` instead.
     """
-    if database_url is not None:
-        settings["database_url"] = database_url
-    resolved: Settings = load_settings(**settings)
-    # One spelling from here on: a plain path becomes a sqlite:/// URL for every part.
-    resolved = resolved.model_copy(update={"database_url": normalize_url(resolved.database_url)})
-    return Radar(open_storage(resolved.database_url), resolved)
+    core = RadarCore.open(database_url, fetcher_factory=fetcher_factory, **settings)
+    try:
+        user = core.ensure_user(core.settings.user)
+    except BaseException:
+        core.close()
+        raise
+    radar = core.for_user(user)
+    radar._owns_core = True
+    return radar
 
 
-__all__ = ["Radar", "make_radar"]
+__all__ = ["FetcherFactory", "Radar", "RadarCore", "make_radar"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import get_args
@@ -16,7 +15,7 @@ from mlradar._catalog.markdown import (
     parse_markdown_list,
     raw_markdown_url,
 )
-from mlradar._catalog.model import CatalogRecord, parse_level
+from mlradar._catalog.model import CatalogRecord, keyed, parse_level
 from mlradar._catalog.opml import (
     MAX_OPML_BYTES,
     Attrs,
@@ -29,9 +28,10 @@ from mlradar._catalog.opml import (
 from mlradar._catalog.paths import build_path
 from mlradar._catalog.profiles import parse_profile, profile_entries, profile_tag
 from mlradar._catalog.topics import topic as topic_slug
-from mlradar._fetch import Fetcher
+from mlradar._catalog.urls import match_key_or_none
 from mlradar._identity.urls import canonical_url_or_none
 from mlradar._radar._base import RadarBase
+from mlradar._radar._sync import run_sync
 from mlradar.exceptions import InvalidInputError, ParseError
 from mlradar.types import (
     CatalogEntry,
@@ -126,7 +126,7 @@ class CatalogMixin(RadarBase):
         words do not tell.
         """
         if source.lower().startswith(("http://", "https://")):
-            data, media_type = asyncio.run(self._fetch_markdown(source))
+            data, media_type = run_sync(self._fetch_markdown(source))
             where = origin or source
         else:
             path = Path(source).expanduser()
@@ -145,7 +145,7 @@ class CatalogMixin(RadarBase):
         return result
 
     async def _fetch_markdown(self, url: str) -> tuple[bytes, str | None]:
-        async with Fetcher(self._settings) as fetcher:
+        async with self._core.fetcher() as fetcher:
             resp = await fetcher.get(raw_markdown_url(url), accept=_MARKDOWN_ACCEPT)
         return resp.content, resp.media_type
 
@@ -160,18 +160,20 @@ class CatalogMixin(RadarBase):
             kind=_kind(kind) if kind else None,
         )
         records = [
-            CatalogRecord(
-                url=r.url,
-                slug=r.name,
-                name=r.name,
-                kind=r.kind,
-                topics=r.topics,
-                level=r.level,
-                description=r.description,
-                feed_url=r.feed_url,
-                builtin=False,
-                origin=origin,
-                heading_path=r.heading_path,
+            keyed(
+                CatalogRecord(
+                    url=r.url,
+                    slug=r.name,
+                    name=r.name,
+                    kind=r.kind,
+                    topics=r.topics,
+                    level=r.level,
+                    description=r.description,
+                    feed_url=r.feed_url,
+                    builtin=False,
+                    origin=origin,
+                    heading_path=r.heading_path,
+                )
             )
             for r in parsed.resources
         ]
@@ -204,20 +206,26 @@ class CatalogMixin(RadarBase):
             source = existing.get(key)
             if source is None:
                 source = self._storage.add_source(
-                    entry.feed_url, "feed", name=entry.name, home_url=entry.url, tags=[tag]
+                    self._user_id,
+                    entry.feed_url,
+                    "feed",
+                    name=entry.name,
+                    home_url=entry.url,
+                    tags=[tag],
+                    canonical_url=key,
                 )
                 existing[key] = source
                 added.append(entry.slug)
             else:
                 if tag not in source.tags:
-                    self._storage.set_source_tags(source.id, add=[tag])
+                    self._storage.set_source_tags(source.id, add=[tag], user_id=self._user_id)
                 already.append(entry.slug)
         return ProfileInit(which, count, tuple(added), tuple(already))
 
     def _sources_by_url(self) -> dict[str, Source]:
         return {
             canonical_url_or_none(s.url) or s.url: s
-            for s in self._storage.list_sources()
+            for s in self._storage.list_sources(user_id=self._user_id)
             if s.kind == "feed"
         }
 
@@ -242,7 +250,7 @@ class CatalogMixin(RadarBase):
                 raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
         doc = parse_opml(data, origin)
         flat = flatten(doc)
-        store = self._storage.opml_store()
+        store = self._storage.opml_store(self._user_id)
         offset = store.max_position
         existing = self._sources_by_url()
         skipped = list(flat.skipped)
@@ -260,15 +268,17 @@ class CatalogMixin(RadarBase):
                 attrs = dict(feed.attrs)
                 raw = feed.url.strip()
                 sub = self._storage.add_source(
+                    self._user_id,
                     raw if raw.lower().startswith(("http://", "https://")) else url,
                     "feed",
+                    canonical_url=url,
                     name=(attrs.get("text") or attrs.get("title") or "").strip() or None,
                     home_url=canonical_url_or_none(attrs.get("htmlUrl")),
                     tags=tags,
                 )
                 added_ids.add(sub.id)
             elif feed.folder and feed.folder not in sub.tags:
-                sub = self._storage.set_source_tags(sub.id, add=tags)
+                sub = self._storage.set_source_tags(sub.id, add=tags, user_id=self._user_id)
             existing[url] = sub
             if (sub.id, feed.folder) in seen:
                 skipped.append(f"feed {feed.url!r}: listed twice in one folder, kept once")
@@ -276,7 +286,7 @@ class CatalogMixin(RadarBase):
             seen.add((sub.id, feed.folder))
             outlines.append((sub.id, feed.folder, feed.attrs, offset + feed.position))
         folders = [(f.path, f.attrs, offset + f.position) for f in flat.folders]
-        self._storage.save_opml(folders, outlines, doc.head, doc.version)
+        self._storage.save_opml(self._user_id, folders, outlines, doc.head, doc.version)
         return OpmlImport(
             feeds=len(flat.feeds),
             added=len(added_ids),
@@ -291,9 +301,9 @@ class CatalogMixin(RadarBase):
         Only plain feeds are exported; connector sources (arXiv queries and the like) are
         not feeds a reader could follow.
         """
-        store = self._storage.opml_store()
+        store = self._storage.opml_store(self._user_id)
         feeds: list[ExportFeed] = []
-        for source in self._storage.list_sources(tag=tag):
+        for source in self._storage.list_sources(user_id=self._user_id, tag=tag):
             if source.kind != "feed":
                 continue
             recorded = {
@@ -344,7 +354,7 @@ class CatalogMixin(RadarBase):
 
         Each result is stored as soon as it is known, so an interrupted run keeps them.
         """
-        return asyncio.run(
+        return run_sync(
             self.check_links_async(
                 refs, kind=kind, timeout=timeout, concurrency=concurrency, progress=progress
             )
@@ -366,7 +376,7 @@ class CatalogMixin(RadarBase):
         done: list[LinkCheck] = []
 
         def store(entry_id: int, link: LinkStatus) -> None:
-            self._storage.record_link_check(entry_id, link)
+            self._storage.record_link_check(entry_id, link, match_key_or_none(link.new_url))
             entry = by_id[entry_id]
             check = LinkCheck(entry.slug, entry.url, link)
             done.append(check)
@@ -379,6 +389,7 @@ class CatalogMixin(RadarBase):
             timeout=timeout,
             concurrency=concurrency,
             on_result=store,
+            fetcher_factory=self._core.fetcher_factory,
         )
         order = {e.id: i for i, e in enumerate(entries)}
         slug_order = {e.slug: order[e.id] for e in entries}

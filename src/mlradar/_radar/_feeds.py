@@ -1,30 +1,19 @@
-"""Sources, updates, items, search and counts: the core of the facade."""
+"""Sources, updates, items, search and counts: the core of a user's view."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 
-from mlradar._fetch import Fetcher
-from mlradar._identity.urls import canonicalize_url
+from mlradar._connectors import InlineContext, SourceSpec
 from mlradar._radar._base import RadarBase
-from mlradar._sources.discovery import discover_feeds, looks_like_feed
-from mlradar._sources.feed import parse_feed
-from mlradar._storage._base import utcnow
+from mlradar._radar._sync import run_sync
 from mlradar._storage._items import RANK_LIMIT
-from mlradar._update.connectors import default_connectors
-from mlradar._update.pipeline import FEED_ACCEPT, ProgressCallback, Updater
-from mlradar.exceptions import (
-    InvalidInputError,
-    NotFoundError,
-    ParseError,
-    SourceExistsError,
-    SourceNotFoundError,
-)
+from mlradar._update.pipeline import ProgressCallback
+from mlradar._update.schedule import utcnow
+from mlradar.exceptions import InvalidInputError, NotFoundError, SourceExistsError
 from mlradar.types import Item, SearchHit, Source, Stats, UpdateSummary
 
 _POOL: ThreadPoolExecutor | None = None
@@ -51,71 +40,77 @@ class FeedsMixin(RadarBase):
         tags: Iterable[str] = (),
         discover: bool = True,
     ) -> Source:
-        """Subscribe to a feed, a web page (its feed is found by autodiscovery) or a connector.
+        """Subscribe to a source: a feed, a web page (its feed is found by autodiscovery),
+        or anything a mounted connector accepts (``arxiv:cs.LG``, ``arxiv:<API query>``...).
 
-        ``arxiv:cs.LG`` (categories, comma-separated) or ``arxiv:<API query>`` follows arXiv.
-        With ``discover=False`` the URL is stored as given, without fetching it.
+        A source someone else follows already is shared, not fetched twice.  With
+        ``discover=False`` the spec is stored as given, without any network lookup.
         """
-        url = url.strip()
-        if url.startswith("arxiv:"):
-            from mlradar._arxiv.listing import parse_arxiv_source
+        return run_sync(self.add_source_async(url, name=name, tags=tags, discover=discover))
 
-            source_url, config = parse_arxiv_source(url)
-            return self._storage.add_source(
-                source_url, "arxiv", name=name, tags=tags, config=config
-            )
-        if not url.lower().startswith(("http://", "https://")):
-            if "://" in url:
-                raise InvalidInputError(f"{url}: only http and https feeds can be followed")
-            url = "https://" + url
-        feed_url, title, home_url = (
-            asyncio.run(self._resolve_feed(url)) if discover else (url, None, None)
-        )
-        canonical = canonicalize_url(feed_url)
-        existing = self._storage.find_source(canonical)
-        if existing is not None:
-            raise SourceExistsError(feed_url, f"already subscribed as source {existing.id}")
+    async def add_source_async(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        discover: bool = True,
+    ) -> Source:
+        connector, spec = self._core.registry.parse(url)
+        self._check_not_mine(spec)
+        shared = self._known_source(spec)
+        if shared is not None:
+            # Someone follows it already: subscribe to that source, no lookup needed.
+            spec = SourceSpec(shared.kind, shared.url, title=shared.title, home_url=shared.home_url)
+        elif discover:
+            async with self._core.fetcher(connector.policies(self._settings)) as fetcher:
+                spec = await connector.resolve(spec, InlineContext(fetcher, self._settings))
+            self._check_not_mine(spec)
         return self._storage.add_source(
-            feed_url,
-            "feed",
+            self._user_id,
+            spec.url,
+            spec.kind,
             name=name,
-            title=title,
-            home_url=home_url,
+            title=spec.title,
+            home_url=spec.home_url,
             tags=tags,
-            canonical_url=canonical,
+            config=spec.config,
+            canonical_url=spec.canonical_url,
         )
 
-    async def _resolve_feed(self, url: str) -> tuple[str, str | None, str | None]:
-        """The feed URL behind ``url``, with the feed's title and home page."""
-        async with Fetcher(self._settings) as fetcher:
-            resp = await fetcher.get(url, accept=FEED_ACCEPT + ", text/html;q=0.7")
-            if not looks_like_feed(resp.content, resp.content_type):
-                candidates = discover_feeds(resp.content, resp.url)
-                if not candidates:
-                    raise ParseError(url, "no feed found: the page links no RSS, Atom or JSON feed")
-                url, home = candidates[0], resp.url
-                resp = await fetcher.get(url, accept=FEED_ACCEPT)
-            else:
-                home = None
-            # Keep a permanent redirect's target; a temporary one may change back.
-            feed_url = resp.permanent_redirect or url
-            feed = parse_feed(resp.content, resp.url, content_type=resp.content_type)
-        return feed_url, feed.title, feed.home_url or home
+    def _known_source(self, spec: SourceSpec, user_id: int | None = None) -> Source | None:
+        """The stored source ``spec`` names (among the user's, with ``user_id``)."""
+        for spelling in dict.fromkeys(x for x in (spec.canonical_url, spec.url) if x):
+            found = self._storage.find_source(spelling, user_id=user_id)
+            if found is not None:
+                return found
+        return None
+
+    def _check_not_mine(self, spec: SourceSpec) -> None:
+        existing = self._known_source(spec, self._user_id)
+        if existing is not None:
+            raise SourceExistsError(spec.url, f"already subscribed as source {existing.id}")
 
     def sources(self, *, tag: str | None = None) -> list[Source]:
-        return self._storage.list_sources(tag=tag)
+        """The sources this user follows (those with ``tag``)."""
+        return self._storage.list_sources(user_id=self._user_id, tag=tag)
 
     def source(self, ref: int | str) -> Source:
-        return self._storage.get_source(ref)
+        """One of the user's sources, by id, URL, name or title."""
+        return self._storage.get_source(ref, user_id=self._user_id)
 
     def remove_source(self, ref: int | str) -> Source:
-        """Unsubscribe; the source's items go with it."""
-        return self._storage.remove_source(ref)
+        """Unsubscribe; a source nobody follows any more goes, with its items."""
+        return self._storage.remove_source(ref, user_id=self._user_id)
 
     def tag_source(
         self, ref: int | str, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> Source:
-        return self._storage.set_source_tags(ref, add=add, remove=remove)
+        return self._storage.set_source_tags(ref, add=add, remove=remove, user_id=self._user_id)
+
+    def rename_source(self, ref: int | str, name: str | None) -> Source:
+        """Call the source ``name`` (None: by its own title again)."""
+        return self._storage.set_source_name(ref, name, user_id=self._user_id)
 
     # -- updating --------------------------------------------------------------------------
 
@@ -125,12 +120,9 @@ class FeedsMixin(RadarBase):
         *,
         force: bool = False,
         progress: ProgressCallback | None = None,
-        transport: Any = None,
     ) -> UpdateSummary:
-        """Fetch the sources that are due (or the ones named, or all with ``force``)."""
-        return asyncio.run(
-            self.update_async(sources, force=force, progress=progress, transport=transport)
-        )
+        """Fetch the user's sources that are due (or the ones named, or all with ``force``)."""
+        return run_sync(self.update_async(sources, force=force, progress=progress))
 
     async def update_async(
         self,
@@ -138,17 +130,9 @@ class FeedsMixin(RadarBase):
         *,
         force: bool = False,
         progress: ProgressCallback | None = None,
-        transport: Any = None,
     ) -> UpdateSummary:
         targets = self._targets(sources, force)
-        updater = Updater(
-            self._storage,
-            self._settings,
-            default_connectors(self._settings),
-            progress=progress,
-            transport=transport,
-        )
-        return UpdateSummary(tuple(await updater.run(targets)))
+        return await self._core.run_update(targets, progress=progress)
 
     def due_sources(
         self, sources: Sequence[int | str] | None = None, *, force: bool = False
@@ -158,16 +142,8 @@ class FeedsMixin(RadarBase):
 
     def _targets(self, sources: Sequence[int | str] | None, force: bool) -> list[Source]:
         if sources:
-            # One query for all of them: the CLI passes every due source's id back in.
-            found = self._storage.list_sources(refs=sources)
-            known = {x.id for x in found} | {x.url for x in found} | {x.name for x in found}
-            for ref in sources:
-                if ref not in known and not (
-                    isinstance(ref, str) and ref.isdigit() and int(ref) in known
-                ):
-                    raise SourceNotFoundError(str(ref), "no such source")
-            return found
-        return self._storage.due_sources(utcnow(), force=force)
+            return self._core._named(sources, self._user_id)
+        return self._storage.due_sources(utcnow(), force=force, user_id=self._user_id)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -179,11 +155,13 @@ class FeedsMixin(RadarBase):
         since: datetime | None = None,
     ) -> list[Item]:
         """The newest items, newest first."""
-        source_id = None if source is None else self._storage.get_source(source).id
-        return self._storage.list_items(limit=limit, source_id=source_id, since=since)
+        source_id = None if source is None else self.source(source).id
+        return self._storage.list_items(
+            limit=limit, source_id=source_id, since=since, user_id=self._user_id
+        )
 
     def item(self, item_id: int) -> Item:
-        found = self._storage.get_item(item_id)
+        found = self._storage.get_item(item_id, user_id=self._user_id)
         if found is None:
             raise NotFoundError(f"no item {item_id}")
         return found
@@ -214,12 +192,17 @@ class FeedsMixin(RadarBase):
         """
         if limit < 1:
             raise InvalidInputError("limit must be at least 1")
-        source_ids = None if not sources else [self._storage.get_source(s).id for s in sources]
+        source_ids = None if not sources else [self.source(s).id for s in sources]
         rank_limit = None if exhaustive else RANK_LIMIT
 
         def fulltext() -> list[SearchHit]:
             return self._storage.search(
-                query, limit=limit, source_ids=source_ids, since=since, rank_limit=rank_limit
+                query,
+                limit=limit,
+                source_ids=source_ids,
+                since=since,
+                rank_limit=rank_limit,
+                user_id=self._user_id,
             )
 
         if source_ids is not None or since is not None:
@@ -236,4 +219,5 @@ class FeedsMixin(RadarBase):
         return self.hybrid_search(pending.result(), query, limit=limit, semantic=semantic)
 
     def stats(self) -> Stats:
-        return self._storage.stats()
+        """Counts of the user's sources, their items and the user's tags (papers: all)."""
+        return self._storage.stats(self._user_id)

@@ -86,8 +86,6 @@ def _changed_since(index: RankIndex) -> datetime | None:
 
 
 class IndexMixin(RadarBase):
-    _rank_indexes: dict[str, RankIndex] | None = None
-
     # -- the ranking index ------------------------------------------------------------------------
 
     def _model_name(self) -> str | None:

@@ -26,6 +26,16 @@ def _check_tag(tag: str) -> str:
     return tag
 
 
+def check_user_name(name: str) -> str:
+    """A user's name: 1-100 letters, digits and ``. _ - @``."""
+    name = name.strip()
+    if not 1 <= len(name) <= 100 or not all(c.isalnum() or c in "._-@" for c in name):
+        raise InvalidInputError(
+            f"{name!r} is not a user name: use 1-100 letters, digits and . _ - @"
+        )
+    return name
+
+
 def _check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -13,10 +12,11 @@ from mlradar._arxiv.bibtex import to_bibtex
 from mlradar._arxiv.importer import ProblemCallback, ProgressCallback, SnapshotImport
 from mlradar._arxiv.oai import MetadataPrefix, harvest
 from mlradar._arxiv.records import CategoryFilter
-from mlradar._fetch import Fetcher, arxiv_policies
+from mlradar._fetch import arxiv_policies
 from mlradar._identity.arxiv import parse_arxiv_id
 from mlradar._papers import paper_keys, parse_paper_ref, store_papers
 from mlradar._radar._base import RadarBase
+from mlradar._radar._sync import run_sync
 from mlradar.exceptions import InvalidInputError, NotFoundError
 from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail, PaperId
 
@@ -61,41 +61,52 @@ class PapersMixin(RadarBase):
         metadata_prefix: MetadataPrefix = "arXiv",
         max_pages: int | None = None,
         progress: Callable[[Any], None] | None = None,
-        transport: Any = None,
     ) -> HarvestSummary:
         """Harvest arXiv's OAI-PMH interface incrementally (see :mod:`mlradar._arxiv.oai`)."""
+        return run_sync(
+            self.harvest_arxiv_async(
+                set_spec=set_spec,
+                from_date=from_date,
+                until_date=until_date,
+                metadata_prefix=metadata_prefix,
+                max_pages=max_pages,
+                progress=progress,
+            )
+        )
 
-        async def run() -> HarvestSummary:
-            async with Fetcher(
-                self._settings, policies=arxiv_policies(self._settings), transport=transport
-            ) as fetcher:
-                return await harvest(
-                    self._storage,
-                    fetcher,
-                    self._settings.arxiv_oai_url,
-                    metadata_prefix=metadata_prefix,
-                    set_spec=set_spec,
-                    from_date=from_date,
-                    until_date=until_date,
-                    max_pages=max_pages,
-                    on_page=progress,
-                )
+    async def harvest_arxiv_async(
+        self,
+        *,
+        set_spec: str | None = "cs",
+        from_date: date | None = None,
+        until_date: date | None = None,
+        metadata_prefix: MetadataPrefix = "arXiv",
+        max_pages: int | None = None,
+        progress: Callable[[Any], None] | None = None,
+    ) -> HarvestSummary:
+        async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
+            return await harvest(
+                self._storage,
+                fetcher,
+                self._settings.arxiv_oai_url,
+                metadata_prefix=metadata_prefix,
+                set_spec=set_spec,
+                from_date=from_date,
+                until_date=until_date,
+                max_pages=max_pages,
+                on_page=progress,
+            )
 
-        return asyncio.run(run())
-
-    def fetch_papers(self, refs: Sequence[str], *, transport: Any = None) -> list[Paper]:
+    def fetch_papers(self, refs: Sequence[str]) -> list[Paper]:
         """Read papers from arXiv's API (by id, any accepted form) and store them."""
+        return run_sync(self.fetch_papers_async(refs))
+
+    async def fetch_papers_async(self, refs: Sequence[str]) -> list[Paper]:
         ids = list(dict.fromkeys(parse_arxiv_id(r)[0] for r in refs))
         if not ids:
             return []
-
-        async def run() -> list[Paper]:
-            async with Fetcher(
-                self._settings, policies=arxiv_policies(self._settings), transport=transport
-            ) as fetcher:
-                return await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
-
-        papers = asyncio.run(run())
+        async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
+            papers = await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
         store_papers(self._storage, papers)
         return self._storage.papers_by_ids(ids)
 
@@ -104,7 +115,7 @@ class PapersMixin(RadarBase):
     def _paper_key(self, ref: str) -> PaperId | int:
         return parse_paper_ref(ref)
 
-    def paper(self, ref: str, *, fetch: bool = False, transport: Any = None) -> PaperDetail:
+    def paper(self, ref: str, *, fetch: bool = False) -> PaperDetail:
         """A paper and the items that mention it.  ``ref``: ``2503.11677``,
         ``arXiv:2503.11677v2``, an abs/pdf/html link, ``doi:...``, ``openreview:...``.
         With ``fetch``, an arXiv paper not stored yet is read from arXiv's API.
@@ -112,7 +123,7 @@ class PapersMixin(RadarBase):
         key = self._paper_key(ref)
         paper = self._storage.get_paper(key)
         if paper is None and fetch and isinstance(key, PaperId) and key.scheme == "arxiv":
-            fetched = self.fetch_papers([key.value], transport=transport)
+            fetched = self.fetch_papers([key.value])
             paper = fetched[0] if fetched else None
         if paper is not None:
             keys = paper_keys(paper)
@@ -154,7 +165,6 @@ class PapersMixin(RadarBase):
         query: str | None = None,
         limit: int = 1000,
         fetch: bool = False,
-        transport: Any = None,
     ) -> list[Paper]:
         """The papers an export names: ids, a tag (papers tagged, and papers of items
         tagged), and/or a search.  NotFoundError names ids that are not known."""
@@ -180,7 +190,7 @@ class PapersMixin(RadarBase):
             hits = self._storage.search(query, limit=limit, kinds=("paper",))
             wanted += self._storage.papers_by_ids([h.ref for h in hits])
         if missing and fetch:
-            fetched = self.fetch_papers([m for m in missing if _is_arxiv(m)], transport=transport)
+            fetched = self.fetch_papers([m for m in missing if _is_arxiv(m)])
             got = {p.arxiv_id for p in fetched}
             wanted += fetched
             missing = [m for m in missing if parse_arxiv_id(m)[0] not in got or not _is_arxiv(m)]
@@ -218,13 +228,10 @@ class PapersMixin(RadarBase):
         query: str | None = None,
         limit: int = 1000,
         fetch: bool = False,
-        transport: Any = None,
     ) -> str:
         """BibTeX for the papers :meth:`bibtex_papers` selects."""
         return to_bibtex(
-            self.bibtex_papers(
-                ids=ids, tag=tag, query=query, limit=limit, fetch=fetch, transport=transport
-            )
+            self.bibtex_papers(ids=ids, tag=tag, query=query, limit=limit, fetch=fetch)
         )
 
 

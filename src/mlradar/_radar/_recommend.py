@@ -100,8 +100,6 @@ def _author_phrase(credited: Sequence[tuple[float, str, list[int]]], credit: _Cr
 
 
 class RecommendMixin(LibraryMixin):
-    _profile_cache: dict[object, Profile] | None = None
-
     # -- recommendations --------------------------------------------------------------------------
 
     def _feedback(self, tag: str | None) -> tuple[list[Ref], list[Ref], set[Ref], bool]:
@@ -242,7 +240,7 @@ class RecommendMixin(LibraryMixin):
         """Who discusses each paper (by database id); papers nobody names get the empty record."""
         if not paper_ids:
             return {}
-        rows = self._storage.mention_rows(paper_ids)
+        rows = self._storage.mention_rows(paper_ids, self._user_id)
         found = summarize_discussion(MentionRow(*r) for r in rows)
         return {i: found.get(i, Discussion()) for i in paper_ids}
 

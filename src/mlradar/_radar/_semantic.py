@@ -49,9 +49,6 @@ def _encode_query(embedder: Embedder, text: str) -> np.ndarray:
 
 
 class SemanticSearchMixin(LibraryMixin):
-    _query_embedder: Embedder | None = None
-    _query_vectors: OrderedDict[tuple[str | None, str], np.ndarray] | None = None
-
     # -- search: the semantic half -----------------------------------------------------------
 
     def _query_vector(self, ix: RankIndex, query: str) -> np.ndarray | None:

@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from mlradar._storage import schema as s
-from mlradar.exceptions import StorageError
+from mlradar.exceptions import NotFoundError, StorageError, UserExistsError
+from mlradar.types import User
 
 
 def utcnow() -> datetime:
@@ -58,16 +59,73 @@ class StorageBase:
 
     # -- users: every per-user table keys on users.id -------------------------------------
 
-    def user_id(self, name: str) -> int:
-        with self.begin() as conn:
-            return self._user_id(conn, name)
+    def add_user(self, name: str) -> User:
+        """Create a user; UserExistsError when the name is taken."""
+        try:
+            with self.begin() as conn:
+                now = utcnow()
+                result = conn.execute(insert(s.users).values(name=name, created_at=now))
+                user_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        except IntegrityError:
+            raise UserExistsError(f"a user named {name!r} exists already") from None
+        return User(user_id, name, now)
 
-    def _user_id(self, conn: Connection, name: str) -> int:
-        row = conn.execute(select(s.users.c.id).where(s.users.c.name == name)).first()
-        if row is not None:
-            return int(row.id)
-        result = conn.execute(insert(s.users).values(name=name, created_at=utcnow()))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    def ensure_user(self, name: str) -> User:
+        """The user named ``name``, created if there is none."""
+        found = self.find_user(name)
+        if found is not None:
+            return found
+        try:
+            return self.add_user(name)
+        except UserExistsError:  # created meanwhile by another process
+            found = self.find_user(name)
+            assert found is not None
+            return found
+
+    def find_user(self, name: str) -> User | None:
+        with self.read() as conn:
+            row = conn.execute(select(s.users).where(s.users.c.name == name)).first()
+        return None if row is None else User(int(row.id), str(row.name), row.created_at)
+
+    def user_id(self, name: str) -> int:
+        """The id of the user named ``name``; NotFoundError when there is none."""
+        found = self.find_user(name)
+        if found is None:
+            raise NotFoundError(f"no user named {name!r} (create one with `mlradar user add`)")
+        return found.id
+
+    def list_users(self) -> list[User]:
+        with self.read() as conn:
+            rows = conn.execute(select(s.users).order_by(s.users.c.id)).all()
+        return [User(int(r.id), str(r.name), r.created_at) for r in rows]
+
+    def remove_user(self, user_id: int) -> None:
+        """Delete a user and everything that is theirs (sources nobody else follows too)."""
+        subs = s.subscriptions
+        with self.begin() as conn:
+            mine = select(subs.c.source_id).where(subs.c.user_id == user_id)
+            others = select(subs.c.source_id).where(subs.c.user_id != user_id)
+            conn.execute(
+                delete(s.sources).where(s.sources.c.id.in_(mine), s.sources.c.id.not_in(others))
+            )
+            conn.execute(delete(s.users).where(s.users.c.id == user_id))
+
+    # -- per-user state --------------------------------------------------------------------------
+
+    def get_user_state(self, user_id: int, key: str) -> str | None:
+        t = s.user_state
+        with self.read() as conn:
+            row = conn.execute(
+                select(t.c.value).where(t.c.user_id == user_id, t.c.key == key)
+            ).first()
+        return None if row is None else str(row.value)
+
+    def set_user_state(self, user_id: int, key: str, value: str | None) -> None:
+        t = s.user_state
+        with self.begin() as conn:
+            conn.execute(delete(t).where(t.c.user_id == user_id, t.c.key == key))
+            if value is not None:
+                conn.execute(insert(t).values(user_id=user_id, key=key, value=value))
 
     # -- global key/value state ----------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""The catalog of learning resources, link checks, learning-path progress, OPML outlines."""
+"""The catalog of learning resources, link checks, learning-path progress, OPML outlines.
+
+Entries are found by the match keys the catalog computes (:func:`mlradar._catalog.model.keyed`);
+this module only stores and compares them.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from mlradar._catalog.model import BUILTIN_ORIGIN, CatalogRecord
-from mlradar._catalog.topics import merge_topics, slugify
-from mlradar._catalog.urls import match_key
+from mlradar._model import BUILTIN_ORIGIN, CatalogRecord
 from mlradar._storage import schema as s
 from mlradar._storage._base import StorageBase, dumps, loads_tuple, utcnow
 from mlradar.exceptions import NotFoundError
@@ -150,7 +152,7 @@ class CatalogStorage(StorageBase):
                         .where(s.catalog_entries.c.id == entry_id)
                         .values(**values)
                     )
-                self._add_keys(conn, entry_id, (record.url, *record.aliases))
+                self._add_keys(conn, entry_id, _keys(record))
                 self._add_origin(conn, entry_id, record.origin, record.heading_path)
             self.set_state(_BUILTIN_VERSION_KEY, version, conn)
         return len(records)
@@ -163,7 +165,7 @@ class CatalogStorage(StorageBase):
         ).first()
         if row is not None:
             return int(row.id)
-        return self._find(conn, (record.url, *record.aliases))
+        return self._find(conn, _keys(record))
 
     def merge_catalog_records(self, records: Sequence[CatalogRecord]) -> MergeCounts:
         """Add imported entries, or give existing ones (same URL) this origin too."""
@@ -172,12 +174,12 @@ class CatalogStorage(StorageBase):
         with self.begin() as conn:
             slugs = self._slugs(conn)
             for record in records:
-                entry_id = self._find(conn, (record.url, *record.aliases))
+                entry_id = self._find(conn, _keys(record))
                 if entry_id is None:
                     values = self._values(record)
                     values["slug"] = _unique_slug(record.slug, slugs)
                     entry_id = self._insert_entry(conn, values)
-                    self._add_keys(conn, entry_id, (record.url, *record.aliases))
+                    self._add_keys(conn, entry_id, _keys(record))
                     added += 1
                     slugs_out.append(values["slug"])
                 else:
@@ -196,7 +198,8 @@ class CatalogStorage(StorageBase):
                 update(s.catalog_entries)
                 .where(s.catalog_entries.c.id == entry_id)
                 .values(
-                    topics=dumps(list(merge_topics(loads_tuple(row.topics), record.topics))),
+                    # The union, in first-seen order.
+                    topics=dumps(list(dict.fromkeys((*loads_tuple(row.topics), *record.topics)))),
                     description=row.description or record.description,
                     feed_url=row.feed_url or record.feed_url,
                     level=row.level or record.level,
@@ -233,16 +236,15 @@ class CatalogStorage(StorageBase):
     def _slugs(self, conn: Connection) -> set[str]:
         return set(conn.execute(select(s.catalog_entries.c.slug)).scalars())
 
-    def _find(self, conn: Connection, urls: Iterable[str]) -> int | None:
-        keys = [match_key(u) for u in urls]
+    def _find(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> int | None:
+        wanted = [k for k, _url in keys]
         row = conn.execute(
-            select(s.catalog_keys.c.entry_id).where(s.catalog_keys.c.key.in_(keys)).limit(1)
+            select(s.catalog_keys.c.entry_id).where(s.catalog_keys.c.key.in_(wanted)).limit(1)
         ).first()
         return None if row is None else int(row.entry_id)
 
-    def _add_keys(self, conn: Connection, entry_id: int, urls: Iterable[str]) -> None:
-        for url in urls:
-            key = match_key(url)
+    def _add_keys(self, conn: Connection, entry_id: int, keys: Iterable[tuple[str, str]]) -> None:
+        for key, url in keys:
             owner = conn.execute(
                 select(s.catalog_keys.c.entry_id).where(s.catalog_keys.c.key == key)
             ).first()
@@ -266,8 +268,11 @@ class CatalogStorage(StorageBase):
 
     # -- link checks ---------------------------------------------------------------------------
 
-    def record_link_check(self, entry_id: int, link: LinkStatus) -> None:
-        """Keep the latest check of an entry; a moved entry is also known at its new URL."""
+    def record_link_check(
+        self, entry_id: int, link: LinkStatus, new_key: str | None = None
+    ) -> None:
+        """Keep the latest check of an entry; a moved entry is also known at its new URL
+        (under ``new_key``, its match key)."""
         values = {
             "checked_at": link.checked_at,
             "status": link.status,
@@ -278,8 +283,8 @@ class CatalogStorage(StorageBase):
         with self.begin() as conn:
             conn.execute(delete(s.link_checks).where(s.link_checks.c.entry_id == entry_id))
             conn.execute(insert(s.link_checks).values(entry_id=entry_id, **values))
-            if link.status == "moved" and link.new_url:
-                self._add_keys(conn, entry_id, (link.new_url,))
+            if link.status == "moved" and link.new_url and new_key:
+                self._add_keys(conn, entry_id, [(new_key, link.new_url)])
 
     # -- learning-path progress ------------------------------------------------------------------
 
@@ -308,21 +313,29 @@ class CatalogStorage(StorageBase):
 
     # -- OPML outlines ---------------------------------------------------------------------------
 
-    def opml_store(self) -> OpmlStore:
+    def opml_store(self, user_id: int) -> OpmlStore:
+        """What the user's earlier OPML imports recorded."""
+        folders_t, outlines_t = s.opml_folders, s.source_outlines
         with self.read() as conn:
             folders = {
                 r.path: (_attrs(r.attrs), int(r.position))
-                for r in conn.execute(select(s.opml_folders))
+                for r in conn.execute(select(folders_t).where(folders_t.c.user_id == user_id))
             }
             outlines: dict[tuple[int, str | None], tuple[tuple[tuple[str, str], ...], int]] = {
                 (int(r.source_id), r.folder or None): (_attrs(r.attrs), int(r.position))
-                for r in conn.execute(select(s.source_outlines))
+                for r in conn.execute(select(outlines_t).where(outlines_t.c.user_id == user_id))
             }
             top = max(
-                conn.execute(select(func.max(s.opml_folders.c.position))).scalar() or 0,
-                conn.execute(select(func.max(s.source_outlines.c.position))).scalar() or 0,
+                conn.execute(
+                    select(func.max(folders_t.c.position)).where(folders_t.c.user_id == user_id)
+                ).scalar()
+                or 0,
+                conn.execute(
+                    select(func.max(outlines_t.c.position)).where(outlines_t.c.user_id == user_id)
+                ).scalar()
+                or 0,
             )
-        head_json = self.get_state(_OPML_HEAD_KEY)
+        head_json = self.get_user_state(user_id, _OPML_HEAD_KEY)
         head: tuple[tuple[str, str], ...] | None = None
         version = None
         if head_json:
@@ -333,30 +346,41 @@ class CatalogStorage(StorageBase):
 
     def save_opml(
         self,
+        user_id: int,
         folders: Iterable[tuple[str, tuple[tuple[str, str], ...], int]],
         outlines: Iterable[tuple[int, str | None, tuple[tuple[str, str], ...], int]],
         head: tuple[tuple[str, str], ...],
         version: str,
     ) -> None:
         """Record an import's folders and outlines (replacing what was known of them)."""
+        folders_t, outlines_t = s.opml_folders, s.source_outlines
         with self.begin() as conn:
             for path, attrs, position in folders:
-                conn.execute(delete(s.opml_folders).where(s.opml_folders.c.path == path))
                 conn.execute(
-                    insert(s.opml_folders).values(
-                        path=path, attrs=dumps([list(a) for a in attrs]), position=position
+                    delete(folders_t).where(
+                        folders_t.c.user_id == user_id, folders_t.c.path == path
+                    )
+                )
+                conn.execute(
+                    insert(folders_t).values(
+                        user_id=user_id,
+                        path=path,
+                        attrs=dumps([list(a) for a in attrs]),
+                        position=position,
                     )
                 )
             for source_id, folder, attrs, position in outlines:
                 key = folder or _TOP_LEVEL
                 conn.execute(
-                    delete(s.source_outlines).where(
-                        s.source_outlines.c.source_id == source_id,
-                        s.source_outlines.c.folder == key,
+                    delete(outlines_t).where(
+                        outlines_t.c.user_id == user_id,
+                        outlines_t.c.source_id == source_id,
+                        outlines_t.c.folder == key,
                     )
                 )
                 conn.execute(
-                    insert(s.source_outlines).values(
+                    insert(outlines_t).values(
+                        user_id=user_id,
                         source_id=source_id,
                         folder=key,
                         attrs=dumps([list(a) for a in attrs]),
@@ -364,11 +388,19 @@ class CatalogStorage(StorageBase):
                     )
                 )
             payload = dumps({"head": [list(h) for h in head], "version": version})
-            self.set_state(_OPML_HEAD_KEY, payload, conn)
+            t = s.user_state
+            conn.execute(delete(t).where(t.c.user_id == user_id, t.c.key == _OPML_HEAD_KEY))
+            conn.execute(insert(t).values(user_id=user_id, key=_OPML_HEAD_KEY, value=payload))
+
+
+def _keys(record: CatalogRecord) -> tuple[tuple[str, str], ...]:
+    if not record.keys:
+        raise ValueError(f"catalog record {record.url!r} has no match keys (see keyed())")
+    return record.keys
 
 
 def _unique_slug(wanted: str, taken: set[str]) -> str:
-    base = slugify(wanted)[:_MAX_SLUG].strip("-") or "entry"
+    base = wanted[:_MAX_SLUG].strip("-") or "entry"
     slug, n = base, 2
     while slug in taken:
         slug = f"{base}-{n}"

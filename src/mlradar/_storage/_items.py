@@ -26,8 +26,21 @@ _CHUNK = 500
 RANK_LIMIT = 20_000
 
 
+def _discussion(e: ParsedEntry) -> tuple[int | None, int | None, str | None]:
+    d = e.discussion
+    return (None, None, None) if d is None else (d.points, d.comments, d.comments_url)
+
+
+def _talk_values(e: ParsedEntry) -> dict[str, Any]:
+    return dict(zip(("points", "comments", "comments_url"), _discussion(e), strict=True))
+
+
 def _entry_values(e: ParsedEntry) -> dict[str, Any]:
+    points, comments, comments_url = _discussion(e)
     return {
+        "points": points,
+        "comments": comments,
+        "comments_url": comments_url,
         "url": e.url,
         "link": e.link,
         "title": e.title,
@@ -60,6 +73,8 @@ class ItemsStorage(StorageBase):
         """Insert new entries, update changed ones in place, and record the fetch.
 
         One transaction: a crash leaves either the whole feed stored or none of it.
+        Points and comments that moved (a Hacker News story gaining votes) are written
+        without counting the entry as updated: its content did not change.
         """
         unique: dict[str, ParsedEntry] = {}
         for e in entries:
@@ -67,14 +82,18 @@ class ItemsStorage(StorageBase):
         now = fetch.fetched_at
         with self.begin() as conn:
             existing: dict[str, tuple[int, str]] = {}
+            talk: dict[str, tuple[int | None, int | None, str | None]] = {}
             keys = list(unique)
+            t = s.items.c
             for i in range(0, len(keys), _CHUNK):
                 found = conn.execute(
-                    select(s.items.c.key, s.items.c.id, s.items.c.content_hash).where(
-                        s.items.c.source_id == source_id, s.items.c.key.in_(keys[i : i + _CHUNK])
+                    select(t.key, t.id, t.content_hash, t.points, t.comments, t.comments_url).where(
+                        t.source_id == source_id, t.key.in_(keys[i : i + _CHUNK])
                     )
                 )
-                existing.update({r.key: (r.id, r.content_hash) for r in found})
+                for r in found:
+                    existing[r.key] = (r.id, r.content_hash)
+                    talk[r.key] = (r.points, r.comments, r.comments_url)
 
             new = [e for k, e in unique.items() if k not in existing]
             changed = [
@@ -111,12 +130,33 @@ class ItemsStorage(StorageBase):
                     refs += _refs(i, e)
             if refs:
                 conn.execute(insert(s.item_refs), refs)
+            moved = [
+                (existing[k][0], e)
+                for k, e in unique.items()
+                if k in existing
+                and existing[k][1] == e.content_hash
+                and e.discussion is not None
+                and _discussion(e) != talk[k]
+            ]
+            if moved:
+                conn.execute(
+                    update(s.items).where(s.items.c.id == bindparam("item_id")),
+                    [
+                        dict(
+                            zip(("points", "comments", "comments_url"), _discussion(e), strict=True)
+                        )
+                        | {"item_id": i}
+                        for i, e in moved
+                    ],
+                )
             self._record_fetch(conn, source_id, fetch, len(new))  # type: ignore[attr-defined]
         return StoreCounts(len(new), len(changed), len(unique) - len(new) - len(changed))
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _item_select(self) -> Any:
+    def _item_select(self, user_id: int | None = None) -> Any:
+        """Items with their source's name: the user's name for it, when a user is given
+        (and then only items of sources the user follows)."""
         refs = s.item_refs
         arxiv = (
             select(func.group_concat(refs.c.ref, " "))
@@ -127,12 +167,21 @@ class ItemsStorage(StorageBase):
             .where(refs.c.item_id == s.items.c.id, refs.c.kind == "arxiv")
             .scalar_subquery()
         )
-        name = func.coalesce(s.sources.c.name, s.sources.c.title, s.sources.c.url)
+        joined = s.items.join(s.sources, s.sources.c.id == s.items.c.source_id)
+        if user_id is None:
+            name = func.coalesce(s.sources.c.title, s.sources.c.url)
+        else:
+            subs = s.subscriptions
+            joined = joined.join(
+                subs, (subs.c.source_id == s.items.c.source_id) & (subs.c.user_id == user_id)
+            )
+            name = func.coalesce(subs.c.name, s.sources.c.title, s.sources.c.url)
         return select(
             s.items,
             name.label("source_name"),
+            s.sources.c.kind.label("source_kind"),
             arxiv.label("arxiv_refs"),
-        ).join(s.sources, s.sources.c.id == s.items.c.source_id)
+        ).select_from(joined)
 
     @staticmethod
     def _row_to_item(row: Row[Any]) -> Item:
@@ -151,6 +200,10 @@ class ItemsStorage(StorageBase):
             content_html=row.content_html,
             categories=loads_tuple(row.categories),
             arxiv_ids=tuple(sorted(row.arxiv_refs.split())) if row.arxiv_refs else (),
+            source_kind=row.source_kind,
+            points=row.points,
+            comments=row.comments,
+            comments_url=row.comments_url,
         )
 
     def list_items(
@@ -161,11 +214,12 @@ class ItemsStorage(StorageBase):
         since: datetime | None = None,
         arxiv_id: str | None = None,
         mentioning: Sequence[PaperId] = (),
+        user_id: int | None = None,
     ) -> list[Item]:
-        """The newest items (of one source, since a time, naming a paper by any of the
-        identifiers ``mentioning``), newest first."""
+        """The newest items (of the sources the user follows, of one source, since a time,
+        naming a paper by any of the identifiers ``mentioning``), newest first."""
         when = func.coalesce(s.items.c.published_at, s.items.c.first_seen_at)
-        query = self._item_select().order_by(when.desc(), s.items.c.id.desc()).limit(limit)
+        query = self._item_select(user_id).order_by(when.desc(), s.items.c.id.desc()).limit(limit)
         if source_id is not None:
             query = query.where(s.items.c.source_id == source_id)
         if since is not None:
@@ -180,9 +234,10 @@ class ItemsStorage(StorageBase):
         with self.read() as conn:
             return [self._row_to_item(r) for r in conn.execute(query)]
 
-    def get_item(self, item_id: int) -> Item | None:
+    def get_item(self, item_id: int, *, user_id: int | None = None) -> Item | None:
+        """An item (of a source the user follows, when a user is given)."""
         with self.read() as conn:
-            row = conn.execute(self._item_select().where(s.items.c.id == item_id)).first()
+            row = conn.execute(self._item_select(user_id).where(s.items.c.id == item_id)).first()
         return None if row is None else self._row_to_item(row)
 
     # -- search ----------------------------------------------------------------------------
@@ -196,8 +251,10 @@ class ItemsStorage(StorageBase):
         since: datetime | None = None,
         kinds: Sequence[Literal["item", "paper"]] = ("item", "paper"),
         rank_limit: int | None = RANK_LIMIT,
+        user_id: int | None = None,
     ) -> list[SearchHit]:
-        """Full-text search over items and papers, best first.
+        """Full-text search over items (of the sources the user follows, when a user is
+        given) and papers, best first.
 
         Scores of the two kinds come from the same ranking function with the same
         column weights, so merging them by score is meaningful.
@@ -212,7 +269,7 @@ class ItemsStorage(StorageBase):
             rank_limit = max(rank_limit, limit)
         hits: list[SearchHit] = []
         if "item" in kinds:
-            hits += self._search_items(query, limit, source_ids, since, rank_limit)
+            hits += self._search_items(query, limit, source_ids, since, rank_limit, user_id)
         if "paper" in kinds and source_ids is None:
             hits += self._search_papers(query, limit, since, rank_limit)
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -225,9 +282,20 @@ class ItemsStorage(StorageBase):
         source_ids: Sequence[int] | None,
         since: datetime | None,
         rank_limit: int | None,
+        user_id: int | None,
     ) -> list[SearchHit]:
         filters = []
         params: dict[str, Any] = {"limit": limit}
+        name = "coalesce(src.title, src.url)"
+        joins = "JOIN sources AS src ON src.id = t.source_id"
+        if user_id is not None:
+            filters.append(
+                "t.source_id IN (SELECT source_id FROM subscriptions WHERE user_id = :user_id)"
+            )
+            joins += " LEFT JOIN subscriptions AS sub ON sub.source_id = t.source_id "
+            joins += "AND sub.user_id = :user_id"
+            name = "coalesce(sub.name, src.title, src.url)"
+            params["user_id"] = user_id
         if source_ids is not None:
             filters.append("t.source_id IN :source_ids")
             params["source_ids"] = list(source_ids)
@@ -239,9 +307,8 @@ class ItemsStorage(StorageBase):
             ITEMS_FTS,
             query,
             ITEM_WEIGHTS,
-            columns="t.id, t.title, t.url, t.published_at, t.first_seen_at, "
-            "coalesce(src.name, src.title, src.url) AS source_name",
-            joins="JOIN sources AS src ON src.id = t.source_id",
+            columns=f"t.id, t.title, t.url, t.published_at, t.first_seen_at, {name} AS source_name",
+            joins=joins,
             filters=filters,
             rank_limit=rank_limit,
         )
@@ -307,32 +374,54 @@ class ItemsStorage(StorageBase):
 
     # -- counts ----------------------------------------------------------------------------
 
-    def stats(self) -> Stats:
+    def stats(self, user_id: int | None = None) -> Stats:
+        """Counts: of the user's sources, their items and tags when a user is given; of
+        everything stored otherwise.  Papers are shared by all."""
+        subs = s.subscriptions
+        mine = select(subs.c.source_id)
+        if user_id is not None:
+            mine = mine.where(subs.c.user_id == user_id)
         with self.read() as conn:
 
             def count(q: Any) -> int:
                 return int(conn.execute(q).scalar_one())
 
+            tags = select(s.user_tags.c.tag).union(select(s.subscription_tags.c.tag))
+            if user_id is not None:
+                tags = (
+                    select(s.user_tags.c.tag)
+                    .where(s.user_tags.c.user_id == user_id)
+                    .union(
+                        select(s.subscription_tags.c.tag).where(
+                            s.subscription_tags.c.user_id == user_id
+                        )
+                    )
+                )
+            linked = select(func.count(func.distinct(s.item_refs.c.item_id))).where(
+                s.item_refs.c.kind == "arxiv"
+            )
+            if user_id is not None:
+                linked = linked.where(
+                    s.item_refs.c.item_id.in_(
+                        select(s.items.c.id).where(s.items.c.source_id.in_(mine))
+                    )
+                )
             return Stats(
-                sources=count(select(func.count()).select_from(s.sources)),
-                items=count(select(func.count()).select_from(s.items)),
+                sources=count(
+                    select(func.count()).select_from(s.sources).where(s.sources.c.id.in_(mine))
+                ),
+                items=count(
+                    select(func.count()).select_from(s.items).where(s.items.c.source_id.in_(mine))
+                ),
                 papers=count(
                     select(func.count()).select_from(s.papers).where(s.papers.c.stub.is_(False))
                 ),
-                tags=count(
-                    select(func.count()).select_from(
-                        select(s.user_tags.c.tag).union(select(s.source_tags.c.tag)).subquery()
-                    )
-                ),
-                items_linked_to_papers=count(
-                    select(func.count(func.distinct(s.item_refs.c.item_id))).where(
-                        s.item_refs.c.kind == "arxiv"
-                    )
-                ),
+                tags=count(select(func.count()).select_from(tags.subquery())),
+                items_linked_to_papers=count(linked),
                 failing_sources=count(
                     select(func.count())
                     .select_from(s.sources)
-                    .where(s.sources.c.consecutive_errors > 0)
+                    .where(s.sources.c.consecutive_errors > 0, s.sources.c.id.in_(mine))
                 ),
             )
 

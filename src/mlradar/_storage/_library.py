@@ -134,23 +134,6 @@ class LibraryStorage(StorageBase):
             rows = conn.execute(select(t.c.kind, t.c.ref).where(t.c.user_id == user_id))
             return {(r.kind, r.ref) for r in rows}
 
-    # -- per-user state --------------------------------------------------------------------------
-
-    def get_user_state(self, user_id: int, key: str) -> str | None:
-        t = s.user_state
-        with self.read() as conn:
-            row = conn.execute(
-                select(t.c.value).where(t.c.user_id == user_id, t.c.key == key)
-            ).first()
-        return None if row is None else str(row.value)
-
-    def set_user_state(self, user_id: int, key: str, value: str | None) -> None:
-        t = s.user_state
-        with self.begin() as conn:
-            conn.execute(delete(t).where(t.c.user_id == user_id, t.c.key == key))
-            if value is not None:
-                conn.execute(insert(t).values(user_id=user_id, key=key, value=value))
-
     # -- what the ranker reads -------------------------------------------------------------------
 
     def item_exists(self, item_id: int) -> bool:
@@ -229,14 +212,20 @@ class LibraryStorage(StorageBase):
         )
         return {str(r.ref): int(r.value) for r in rows}
 
-    def mention_rows(self, paper_ids: Sequence[int]) -> list[tuple[int, int, int, str, str, str]]:
+    def mention_rows(
+        self, paper_ids: Sequence[int], user_id: int | None = None
+    ) -> list[tuple[int, int, int, str, str, str]]:
         """``(paper id, item id, source id, source kind, source url, source name)`` of every
-        stored item naming one of the papers (by database id): who discusses them, where."""
-        refs, items, src = s.item_refs, s.items, s.sources
+        stored item naming one of the papers (by database id): who discusses them, where.
+
+        A source is named as the user calls it, when a user who follows it is given.
+        """
+        refs, items, src, subs = s.item_refs, s.items, s.sources, s.subscriptions
         # Two steps, not one join from papers: SQLite would drive such a join from every
         # arXiv reference of every item instead of from the few papers asked about.
         id_of = {arxiv_id: i for i, (arxiv_id, _t) in self.papers_by_db_ids(paper_ids).items()}
-        name = func.coalesce(src.c.name, src.c.title, src.c.url).label("name")
+        name = func.coalesce(subs.c.name, src.c.title, src.c.url).label("name")
+        mine = and_(subs.c.source_id == src.c.id, subs.c.user_id == (user_id or -1))
         rows = self._select_in(
             refs.c.ref,
             list(id_of),
@@ -244,6 +233,7 @@ class LibraryStorage(StorageBase):
                 select(refs.c.ref, refs.c.item_id, items.c.source_id, src.c.kind, src.c.url, name)
                 .join(items, items.c.id == refs.c.item_id)
                 .join(src, src.c.id == items.c.source_id)
+                .outerjoin(subs, mine)
                 .where(refs.c.kind == "arxiv", c)
             ),
         )

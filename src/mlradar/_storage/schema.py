@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -74,35 +75,55 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# A source is fetched once, however many users follow it: what is per user (the name they
+# gave it, its tags) lives in subscriptions.
 sources = Table(
     "sources",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("url", Text, nullable=False, unique=True),
-    # The canonical form of url (for feeds), to spot the same feed under another spelling.
+    # Another spelling of url (for feeds: the canonical URL), to spot the same source.
     Column("canonical_url", Text, index=True),
     Column("kind", String(20), nullable=False),
-    Column("name", Text),
     Column("title", Text),
     Column("home_url", Text),
     Column("added_at", UTCDateTime, nullable=False),
-    # Connector-specific settings (an arXiv query, a subreddit's sort), as JSON text.
+    # The connector's settings for the source (an arXiv query, a subreddit's sort): JSON.
     Column("config", Text),
-    Column("etag", Text),
-    Column("last_modified", Text),
+    # The connector's own state (validators, cursors, since-ids): JSON, opaque here.
+    Column("state", Text),
     Column("last_fetched_at", UTCDateTime),
     Column("last_status", Integer),
     Column("consecutive_errors", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    # A problem the last fetch worked around (entries dropped by a cap, a wrong charset).
+    Column("last_warning", Text),
     Column("next_due_at", UTCDateTime),
     Column("last_new_at", UTCDateTime),
 )
 
-source_tags = Table(
-    "source_tags",
+subscriptions = Table(
+    "subscriptions",
     metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
     Column("source_id", Integer, _fk("sources.id"), primary_key=True),
+    # The name the user gave the source (None: its own title).
+    Column("name", Text),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_subscriptions_source_id", "source_id"),
+)
+
+subscription_tags = Table(
+    "subscription_tags",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("source_id", Integer, primary_key=True),
     Column("tag", String(200), primary_key=True),
+    ForeignKeyConstraint(
+        ["user_id", "source_id"],
+        ["subscriptions.user_id", "subscriptions.source_id"],
+        ondelete="CASCADE",
+    ),
 )
 
 items = Table(
@@ -126,6 +147,10 @@ items = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("content_hash", String(64), nullable=False),
+    # Discussion where the source counts it (HN points, Reddit score), else NULL.
+    Column("points", Integer),
+    Column("comments", Integer),
+    Column("comments_url", Text),
     UniqueConstraint("source_id", "key"),
     Index("ix_items_url", "url"),
     Index("ix_items_published_at", "published_at"),
@@ -303,12 +328,13 @@ path_progress = Table(
     Column("done_at", UTCDateTime, nullable=False),
 )
 
-# What an OPML import said about a feed in one folder ("" for the top level): its outline's
+# What a user's OPML import said about a feed in one folder ("" for the top level): its outline's
 # attributes (JSON list of [name, value], in order) and its position in the document, so
 # that export writes the file back as it was.
 source_outlines = Table(
     "source_outlines",
     metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
     Column("source_id", Integer, _fk("sources.id"), primary_key=True),
     Column("folder", Text, primary_key=True),
     Column("attrs", Text, nullable=False),
@@ -319,6 +345,7 @@ source_outlines = Table(
 opml_folders = Table(
     "opml_folders",
     metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
     Column("path", Text, primary_key=True),
     Column("attrs", Text, nullable=False),
     Column("position", Integer, nullable=False),

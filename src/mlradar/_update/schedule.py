@@ -20,7 +20,7 @@ No jitter: the same inputs always give the same time (tests and reruns agree).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 #: The longest a Retry-After header is honoured for.
 MAX_RETRY_AFTER = timedelta(days=7)
@@ -88,3 +88,8 @@ def next_due_at(
         return now + delay
     except OverflowError:
         return datetime.max.replace(tzinfo=now.tzinfo)
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime: the clock every fetch time is read from."""
+    return datetime.now(UTC)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from mlradar._radar import Radar
+    from mlradar._radar import Radar, RadarCore
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,24 +27,43 @@ class CliState:
     def __init__(self, db: str | None, user: str | None) -> None:
         self.db = db
         self.user = user
+        self._core: RadarCore | None = None
         self._radar: Radar | None = None
 
-    def radar(self) -> Radar:
-        if self._radar is None:
+    def core(self) -> RadarCore:
+        if self._core is None:
             # Imported here so that `--help` stays fast.
-            from mlradar._radar import make_radar
+            from mlradar._radar import RadarCore
 
-            overrides: dict[str, Any] = {}
-            if self.user:
-                overrides["user"] = self.user
-            self._radar = make_radar(self.db, **overrides)
+            self._core = RadarCore.open(self.db)
+        return self._core
+
+    def radar(self) -> Radar:
+        """The view of the user ``--user`` names (who must exist), else of the default
+        user (created on first use, so that a new install just works)."""
+        if self._radar is None:
+            core = self.core()
+            if self.user is None:
+                self._radar = core.for_user(core.ensure_user(core.settings.user))
+            else:
+                self._radar = core.for_user(core.user(self.user))
         return self._radar
 
 
 def radar(ctx: typer.Context) -> Radar:
+    """The user's view for this command."""
+    return _state(ctx).radar()
+
+
+def core(ctx: typer.Context) -> RadarCore:
+    """The core, for commands about every user (users, the worker)."""
+    return _state(ctx).core()
+
+
+def _state(ctx: typer.Context) -> CliState:
     state = ctx.find_root().obj
     assert isinstance(state, CliState)
-    return state.radar()
+    return state
 
 
 def _default(value: Any) -> Any:

@@ -1,0 +1,221 @@
+"""The core: one per process.  It holds what is costly to make and shared by every user.
+
+The database engine (and the only place that migrates it), the settings, the connector
+registry, how HTTP clients are made, and the caches that outlive a request (the ranking
+index, trained profiles, the query embedder).  A user's work goes through a cheap view,
+:meth:`RadarCore.for_user`, which the CLI makes once per command and the web app once
+per request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+from mlradar._config import Settings, load_settings
+from mlradar._connectors import Registry, default_registry
+from mlradar._fetch import Fetcher, HostPolicy
+from mlradar._radar._sync import run_sync
+from mlradar._storage import Storage, normalize_url, open_storage
+from mlradar._update.pipeline import ProgressCallback, Updater
+from mlradar._update.schedule import utcnow
+from mlradar.exceptions import SourceNotFoundError
+from mlradar.types import Source, Stats, UpdateSummary, User
+
+if TYPE_CHECKING:
+    from mlradar._radar import Radar
+
+#: Makes an HTTP client from settings and host policies.  Inject one to reroute every
+#: request mlradar makes (tests point it at loopback servers).
+FetcherFactory = Callable[[Settings, Mapping[str, HostPolicy]], Fetcher]
+
+
+def default_fetcher(settings: Settings, policies: Mapping[str, HostPolicy]) -> Fetcher:
+    return Fetcher(settings, policies=policies)
+
+
+class RadarCore:
+    """A radar over one database, shared by all its users.  Open with :meth:`open`."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        *,
+        registry: Registry | None = None,
+        fetcher_factory: FetcherFactory | None = None,
+    ) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._registry = registry
+        self._fetcher_factory = fetcher_factory or default_fetcher
+        self._registry_lock = threading.Lock()
+        #: Caches that outlive views (see RadarBase): by name.
+        self._shared: dict[str, Any] = {}
+
+    @classmethod
+    def open(
+        cls,
+        database_url: str | None = None,
+        *,
+        registry: Registry | None = None,
+        fetcher_factory: FetcherFactory | None = None,
+        **settings: Any,
+    ) -> RadarCore:
+        """Open (creating and migrating as needed) the radar stored at ``database_url``.
+
+        With no URL, the setting ``database_url`` is used: ``MLRADAR_DATABASE_URL``, the
+        config file, else SQLite in the user's data directory.  Keyword arguments override
+        settings (``allow_private_networks=True``).
+        """
+        if database_url is not None:
+            settings["database_url"] = database_url
+        resolved = load_settings(**settings)
+        # One spelling from here on: a plain path becomes a sqlite:/// URL for every part.
+        resolved = resolved.model_copy(
+            update={"database_url": normalize_url(resolved.database_url)}
+        )
+        return cls(
+            open_storage(resolved.database_url),
+            resolved,
+            registry=registry,
+            fetcher_factory=fetcher_factory,
+        )
+
+    # -- what the core holds -----------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def registry(self) -> Registry:
+        """The source kinds: the built-in connectors and the installed plug-ins."""
+        with self._registry_lock:
+            if self._registry is None:
+                self._registry = default_registry(self._settings)
+            return self._registry
+
+    @property
+    def fetcher_factory(self) -> FetcherFactory:
+        return self._fetcher_factory
+
+    def fetcher(
+        self,
+        policies: Mapping[str, HostPolicy] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> Fetcher:
+        """A new HTTP client (use as ``async with``)."""
+        return self._fetcher_factory(settings or self._settings, policies or {})
+
+    # -- users -------------------------------------------------------------------------------
+
+    def for_user(self, user: str | User | None = None) -> Radar:
+        """A view that acts as ``user`` (a name, or a record already looked up); the
+        default user (setting ``user``) when None.  Cheap and free of I/O: an unknown
+        name fails on first use with NotFoundError."""
+        from mlradar._radar import Radar
+
+        if isinstance(user, User):
+            return Radar(self, user.name, user_id=user.id)
+        return Radar(self, user or self._settings.user)
+
+    def add_user(self, name: str) -> User:
+        """Create a user (UserExistsError when the name is taken)."""
+        from mlradar._radar._library import check_user_name
+
+        return self._storage.add_user(check_user_name(name))
+
+    def ensure_user(self, name: str) -> User:
+        return self._storage.ensure_user(name)
+
+    def user(self, name: str) -> User:
+        """The user named ``name``; NotFoundError when there is none."""
+        found = self._storage.find_user(name)
+        if found is None:
+            self._storage.user_id(name)  # raises the error that says what to do
+        assert found is not None
+        return found
+
+    def users(self) -> list[User]:
+        return self._storage.list_users()
+
+    def remove_user(self, name: str) -> User:
+        """Delete a user with everything that is theirs; sources only they followed go too."""
+        found = self.user(name)
+        self._storage.remove_user(found.id)
+        return found
+
+    # -- work for everyone -----------------------------------------------------------------
+
+    def sources(self) -> list[Source]:
+        """Every source someone follows (without any user's names or tags)."""
+        return self._storage.list_sources()
+
+    def due_sources(self, *, force: bool = False) -> list[Source]:
+        return self._storage.due_sources(utcnow(), force=force)
+
+    def update(
+        self,
+        sources: Sequence[int | str] | None = None,
+        *,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> UpdateSummary:
+        """Fetch every followed source that is due (or the ones named, or all with
+        ``force``): what a scheduler or ``mlradar worker`` runs for every user at once."""
+        return run_sync(self.update_async(sources, force=force, progress=progress))
+
+    async def update_async(
+        self,
+        sources: Sequence[int | str] | None = None,
+        *,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> UpdateSummary:
+        targets = (
+            self._named(sources, None)
+            if sources
+            else self._storage.due_sources(utcnow(), force=force)
+        )
+        return await self.run_update(targets, progress=progress)
+
+    def _named(self, refs: Sequence[int | str], user_id: int | None) -> list[Source]:
+        # One query for all of them: the CLI passes every due source's id back in.
+        found = self._storage.list_sources(refs=refs, user_id=user_id)
+        known = {x.id for x in found} | {x.url for x in found} | {x.name for x in found}
+        known |= {x.title for x in found}
+        for ref in refs:
+            if ref not in known and not (
+                isinstance(ref, str) and ref.isdigit() and int(ref) in known
+            ):
+                raise SourceNotFoundError(str(ref), "no such source")
+        return found
+
+    async def run_update(
+        self, targets: Sequence[Source], *, progress: ProgressCallback | None = None
+    ) -> UpdateSummary:
+        """Update exactly ``targets``."""
+
+        def make(policies: Mapping[str, HostPolicy]) -> Fetcher:
+            return self._fetcher_factory(self._settings, policies)
+
+        updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
+        return UpdateSummary(tuple(await updater.run(targets)))
+
+    def stats(self) -> Stats:
+        """Counts over everything stored, every user's sources included."""
+        return self._storage.stats()
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._storage.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
