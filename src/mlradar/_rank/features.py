@@ -185,3 +185,16 @@ def top_terms(
     dense = np.asarray(weights).ravel()
     order = np.argsort(-dense)[:k]
     return tuple(int(i) for i in order if dense[i] > 0)
+
+
+#: What a paper's comments say when it links code or a project page: a URL, a code host,
+#: or the words for one ("Code is available", "Project page").
+_LINKS_CODE = re.compile(
+    r"https?://|www\.|github|gitlab|huggingface\.co|\bcode\b|project page|\.github\.io",
+    re.IGNORECASE,
+)
+
+
+def links_code(comments: str | None) -> bool:
+    """Whether arXiv comments point at code or a project page (``Code: https://github...``)."""
+    return bool(comments) and _LINKS_CODE.search(comments or "") is not None
