@@ -323,47 +323,39 @@ PREVIOUS = RankConfig(learn_blend=False, author_norm="sum")
 
 
 def default_methods(with_dense: bool) -> list[Method]:
-    """Every method the table shows.  ``ours: blend`` is the product's default."""
-    lexical_only = {"dense_weight": 0.0}
-    no_authors = {"author_weight": 0.0}
+    """Every method the table shows.  ``ours: blend, lexical`` is the product's default
+    (``ours: blend, hybrid`` with the semantic extra)."""
+    blend = RankConfig()
+    lex, lex_prev = replace(blend, dense_weight=0.0), replace(PREVIOUS, dense_weight=0.0)
     methods = [
         Method(BASELINE, _sanity(True), uses_authors=True, baseline=True),
         Method("arxiv-sanity (no authors)", _sanity(False), baseline=True),
         Method("BM25 (positives as query)", _bm25, baseline=True),
         Method(
             "ours: lexical kNN (ablation)",
-            _ours(replace(PREVIOUS, linear_weight=0.0, **lexical_only, **no_authors), False),
+            _ours(replace(lex_prev, linear_weight=0.0, author_weight=0.0), False),
         ),
-        Method(
-            "ours: lexical, fixed", _ours(replace(PREVIOUS, **lexical_only, **no_authors), False)
-        ),
+        Method("ours: lexical, fixed", _ours(replace(lex_prev, author_weight=0.0), False)),
         Method(
             "ours: lexical + authors, fixed, summed (previous default)",
-            _ours(replace(PREVIOUS, **lexical_only), False),
+            _ours(lex_prev, False),
             uses_authors=True,
         ),
         Method(
             "ours: lexical + authors, fixed, top-3",
-            _ours(replace(PREVIOUS, author_norm="top", **lexical_only), False),
+            _ours(replace(lex_prev, author_norm="top"), False),
             uses_authors=True,
         ),
-        Method(
-            "ours: blend, lexical (default)",
-            _ours(RankConfig(**lexical_only), False),
-            uses_authors=True,
-        ),
+        Method("ours: blend, lexical (default)", _ours(lex, False), uses_authors=True),
         Method(
             "ours: blend, lexical, authors summed",
-            _ours(RankConfig(author_norm="sum", **lexical_only), False),
+            _ours(replace(lex, author_norm="sum"), False),
             uses_authors=True,
         ),
-        Method(
-            "ours: blend, lexical, no authors",
-            _ours(RankConfig(**lexical_only, **no_authors), False),
-        ),
+        Method("ours: blend, lexical, no authors", _ours(replace(lex, author_weight=0.0), False)),
         Method(
             "ours: blend, lexical + code links",
-            _ours(RankConfig(**lexical_only), False, use_links=True),
+            _ours(lex, False, use_links=True),
             uses_authors=True,
         ),
     ]
@@ -371,7 +363,7 @@ def default_methods(with_dense: bool) -> list[Method]:
         methods += [
             Method(
                 "ours: dense, fixed",
-                _ours(replace(PREVIOUS, lexical_weight=0.0, **no_authors), True),
+                _ours(replace(PREVIOUS, lexical_weight=0.0, author_weight=0.0), True),
                 needs_dense=True,
             ),
             Method(
@@ -382,13 +374,13 @@ def default_methods(with_dense: bool) -> list[Method]:
             ),
             Method(
                 "ours: blend, hybrid (default with the semantic extra)",
-                _ours(RankConfig(), True),
+                _ours(blend, True),
                 uses_authors=True,
                 needs_dense=True,
             ),
             Method(
                 "ours: blend, hybrid + code links",
-                _ours(RankConfig(), True, use_links=True),
+                _ours(blend, True, use_links=True),
                 uses_authors=True,
                 needs_dense=True,
             ),

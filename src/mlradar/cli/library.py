@@ -58,6 +58,16 @@ def _print_recommendations(recs: list[Recommendation], as_json: bool, empty: str
     console.print(table)
 
 
+def _note_index_behind(r: Any) -> None:
+    """Recommendations rank what the index holds: say so when the database holds more."""
+    if r.rank_index_behind():
+        err_console.print(
+            "note: some papers or items are not in the ranking index yet; "
+            "run `mlradar index` to rank them too",
+            highlight=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(tag_app, name="tag")
 
@@ -161,10 +171,32 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Rank new papers by your tags, likes and dismissals (default: new since last digest)."""
-        recs = radar(ctx).recommend(
-            tag=tag, since=_day(since, "--since"), until=_day(until, "--until"), limit=limit
-        )
-        _print_recommendations(recs, as_json, "nothing new in that window")
+        r = radar(ctx)
+        first, last = _day(since, "--since"), _day(until, "--until")
+        if first is not None or last is not None:
+            recs = r.recommend(tag=tag, since=first, until=last, limit=limit)
+            _note_index_behind(r)
+            _print_recommendations(recs, as_json, "nothing new in that window")
+            return
+        # A digest: what is new since the last one; shown, it is marked as sent.
+        window = r.digest_window(tag)
+        recs = r.recommend(tag=tag, limit=limit) if window.has_new else []
+        if not recs:
+            newest = r.newest_window()
+            err_console.print(
+                f"nothing new from {window.since} to {window.until}"
+                + (
+                    f"; the newest papers in the corpus instead (listed {newest[0]} to {newest[1]}):"
+                    if newest
+                    else ""
+                ),
+                highlight=False,
+            )
+            if newest is not None:
+                recs = r.recommend(tag=tag, since=newest[0], until=newest[1], limit=limit)
+        _note_index_behind(r)
+        _print_recommendations(recs, as_json, "nothing to recommend")
+        r.mark_digest_sent(tag, window=(window.since, window.until))
 
     @app.command("related")
     def related(
@@ -183,7 +215,8 @@ def register(app: typer.Typer) -> None:
             False, "--embed", help="Also compute missing embeddings (needs mlradar[semantic])."
         ),
     ) -> None:
-        """Bring the ranking features up to date (recommend does this too, incrementally)."""
+        """Bring the ranking features up to date with the database (incrementally; imports
+        and updates do it too).  Safe to run while other commands read or sync."""
         r = radar(ctx)
         start = time.perf_counter()
         added = r.sync_rank_index()
