@@ -818,3 +818,26 @@ def test_a_changed_author_list_is_featurized_again(any_radar: Radar) -> None:
     # names lifted neither above anything and no reason credits them.
     assert recs[0].relevance == recs[1].relevance
     assert all(r.by_authors == () for r in recs)
+
+
+def test_the_model_is_trained_once_per_feedback_and_cached_beside_the_index(
+    radar: Radar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlradar._rank import profile as profile_module
+
+    radar.tag("gen", ["2505.00001", "2505.00002", "2505.00003"])
+    first = radar.recommend(tag="gen", since=START, limit=5)
+    models = rank_dir_for(radar.settings.database_url) / "models"
+    assert len(list(models.glob("*.npz"))) == 1
+
+    def no_training(*_a: object, **_k: object) -> None:
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(profile_module, "fit_profile", no_training)
+    # Another process (a new Radar) reads the trained model instead of training.
+    again = make_radar(radar.settings.database_url, embedding_model="none-installed-model-xyz")
+    assert again.recommend(tag="gen", since=START, limit=5) == first
+    # New feedback is a new model.
+    radar.tag("gen", ["2505.00004"])
+    with pytest.raises(AssertionError, match="trained again"):
+        radar.recommend(tag="gen", since=START, limit=5)

@@ -391,7 +391,6 @@ def default_methods(with_dense: bool) -> list[Method]:
 #: What ``eval --quick`` runs: the baseline, the previous default and the new one.
 QUICK_METHODS = (
     BASELINE,
-    "BM25 (positives as query)",
     "ours: lexical + authors, fixed, summed (previous default)",
     "ours: blend, lexical (default)",
 )
