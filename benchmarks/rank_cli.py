@@ -56,7 +56,9 @@ def build(work: Path) -> dict[str, object]:
     rows = radar.sync_rank_index()
     synced = time.perf_counter() - start
     picks = [
-        a for p in curator_picks(DATA / "feeds" / "hf-daily-papers") if str(p.day) < CUT
+        a
+        for p in curator_picks(DATA / "feeds" / "hf-daily-papers")
+        if str(p.day) < CUT
         for a in p.arxiv_ids
     ]
     stored = radar._storage.paper_db_ids(picks)
@@ -81,8 +83,19 @@ def _run(cmd: list[str], env: dict[str, str]) -> float:
 def _commands(db: Path) -> dict[str, list[str]]:
     cli = [sys.executable, "-m", "mlradar", "--db", str(db)]
     return {
-        "recommend": [*cli, "recommend", "--tag", TAG, "--since", DAY, "--until", DAY,
-                      "--limit", "20", "--json"],
+        "recommend": [
+            *cli,
+            "recommend",
+            "--tag",
+            TAG,
+            "--since",
+            DAY,
+            "--until",
+            DAY,
+            "--limit",
+            "20",
+            "--json",
+        ],
         "stats": [*cli, "stats", "--json"],
         "items": [*cli, "items", "-n", "20"],
     }
@@ -117,7 +130,7 @@ def timing(work: Path, runs: int, base: Path | None) -> dict[str, object]:
         variants["base"] = (copy, {**env, "PYTHONPATH": str(base)})
     samples: dict[str, list[float]] = {}
     models = work / "radar.sqlite.rank" / "models"
-    for name, (path, venv) in variants.items():
+    for path, venv in variants.values():
         _run(_commands(path)["recommend"], venv)  # warm the page cache, train once
     for _ in range(runs):
         for name, (path, venv) in variants.items():

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,10 @@ from mlradar._rank.index import RankIndex, doc_text
 from mlradar._rank.locks import LOCK_FILE, writer_lock
 from mlradar.types import Paper
 
-WORDS = "graph neural network speech audio robot grasping diffusion sampler policy".split()
+WORDS = [
+    *("graph", "neural", "network", "speech", "audio"),
+    *("robot", "grasping", "diffusion", "sampler", "policy"),
+]
 
 
 def papers(n: int) -> list[Paper]:

@@ -37,10 +37,11 @@ REASON_AUTHORS = 2
 #: Trained user models kept in memory (per Radar object).
 PROFILE_CACHE = 16
 #: "like 2503.11677 (you tagged it)" is said only from this cosine similarity on: on the
-#: 74,728-paper corpus, a paper's nearest among 300 random papers is below 0.093 for 99%
-#: of papers (TF-IDF), and below ... (embeddings); see docs/benchmarks.md.
+#: 74,728-paper corpus, a paper's nearest among 300 random papers stays below 0.093 (TF-IDF)
+#: and 0.739 (all-MiniLM-L6-v2) for 99% of papers, so a similarity above these is rarely
+#: chance (measured in docs/benchmarks.md).  Below them the reason speaks of shared terms.
 LIKE_THRESHOLD_LEXICAL = 0.10
-LIKE_THRESHOLD_DENSE = 0.60
+LIKE_THRESHOLD_DENSE = 0.75
 #: The first digest's window, and the newest papers offered when nothing is new.
 DIGEST_DAYS = 7
 NOUNS = ("paper", "post")
@@ -531,13 +532,19 @@ class RecommendMixin(LibraryMixin):
         Names come from the database, for the rows shown only; they are matched to the
         positives through the hashed columns the ranking used.
         """
-        from mlradar._rank.index import author_columns, author_counts
+        import numpy as np
+
+        from mlradar._rank.index import author_columns
 
         rows = [(part, r) for part, r in ranked if (part, r.db_id) in lifted]
         if not rows or credit is None or profile.author_weights is None:
             return {}
         item_names = self._storage.item_authors([r.db_id for part, r in rows if part == 1])
-        per_part = [author_counts([pair]) for pair in credit.positives]
+        # The positives' hashed names, per part (papers, items): few, so counted by scan.
+        per_part = [
+            ix.authors(pos).indices if len(pos) and ix.has_authors else np.zeros(0, np.int32)
+            for ix, pos in credit.positives
+        ]
         out: dict[tuple[int, int], tuple[tuple[str, ...], str | None]] = {}
         for part, r in rows:
             names = list(
@@ -546,7 +553,7 @@ class RecommendMixin(LibraryMixin):
             columns = author_columns(names)
             found: dict[int, tuple[float, str, list[int]]] = {}
             for name, col in zip(names, columns, strict=True):
-                counts = [int(c[col]) for c in per_part] if col >= 0 else []
+                counts = [int(np.count_nonzero(c == col)) for c in per_part] if col >= 0 else []
                 weight = float(profile.author_weights[col]) if col >= 0 else 0.0
                 # A name on every paper weighs nothing: it lifted nothing, so no credit.
                 if sum(counts) and weight > 0 and int(col) not in found:

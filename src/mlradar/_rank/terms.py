@@ -81,7 +81,7 @@ def name_columns(text: str, columns: Iterable[int], n_features: int) -> dict[int
     hashes to are left out)."""
     wanted = set(columns)
     out: dict[int, str] = {}
-    for term in analyze(text):
+    for term in dict.fromkeys(analyze(text)):
         col = term_column(term, n_features)
         if col in wanted and col not in out:
             out[col] = term
