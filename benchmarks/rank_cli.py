@@ -132,7 +132,20 @@ def timing(work: Path, runs: int, base: Path | None) -> dict[str, object]:
     models = work / "radar.sqlite.rank" / "models"
     for path, venv in variants.values():
         _run(_commands(path)["recommend"], venv)  # warm the page cache, train once
+    # What no command can go below: the interpreter, and importing what every command needs.
+    floors = {
+        "floor: python -c pass": [sys.executable, "-c", "pass"],
+        "floor: import mlradar.cli": [sys.executable, "-c", "import mlradar.cli"],
+        "floor: import mlradar.cli + open the radar": [
+            sys.executable,
+            "-c",
+            f"import mlradar.cli; from mlradar import make_radar; make_radar({str(db)!r})",
+        ],
+        "floor: import numpy + scipy.sparse": [sys.executable, "-c", "import scipy.sparse"],
+    }
     for _ in range(runs):
+        for what, cmd in floors.items():
+            samples.setdefault(what, []).append(_run(cmd, variants["now"][1]))
         for name, (path, venv) in variants.items():
             for what, cmd in _commands(path).items():
                 samples.setdefault(f"{name} {what}", []).append(_run(cmd, venv))

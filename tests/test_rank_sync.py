@@ -112,3 +112,27 @@ def test_a_sync_holds_the_file_lock_and_reads_see_its_rows(db_url: str) -> None:
     assert radar._indexes()["papers"].store.meta.rows == 20  # the reader caught up
     with writer_lock(root):  # and the lock is free again
         pass
+
+
+def test_recommend_and_related_write_nothing_to_the_index(db_url: str) -> None:
+    radar = make_radar(db_url, embedding_model="none-installed-model-xyz")
+    radar._storage.upsert_papers(papers(40))
+    radar.sync_rank_index()
+    radar._storage.upsert_papers(papers(45)[40:])  # the database is ahead of the index now
+    root = rank_dir_for(db_url)
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        return {
+            str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*")
+            if p.is_file() and "models" not in p.parts
+        }
+
+    before = snapshot()
+    radar.tag("t", ["2505.00001", "2505.00002", "2505.00003"])
+    recs = radar.recommend(tag="t", since=date(2025, 5, 1), limit=5)
+    assert len(recs) == 5
+    assert radar.related("2505.00004", limit=3)
+    assert snapshot() == before  # ranked what the index had, synced nothing
+    assert radar.rank_index_behind()
+    assert {r.arxiv_id for r in recs} <= {f"2505.{i:05d}" for i in range(1, 41)}

@@ -274,6 +274,9 @@ def register(app: typer.Typer) -> None:
         kinds: str | None = typer.Option(
             None, "--tasks", help="Only these task kinds (curator,curator-3,labs,author,...)."
         ),
+        per_kind: int | None = typer.Option(
+            None, "--per-kind", help="At most this many author and category tasks per kind."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """Compare rankers on real data: arxiv-sanity-lite, BM25 and ours (docs/benchmarks.md)."""
@@ -291,6 +294,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 methods=methods,
                 kinds=kinds,
+                per_kind=per_kind,
             ),
             as_json=as_json,
         )
@@ -312,6 +316,7 @@ class EvalRequest:
     seed: int = 0
     methods: str | None = None
     kinds: str | None = None
+    per_kind: int | None = None
 
 
 #: ``eval --quick``: papers in the subset, author tasks, category tasks per kind.
@@ -374,8 +379,10 @@ def run_and_report(request: EvalRequest, *, as_json: bool = False) -> None:
     )
     feature_seconds = time.perf_counter() - started
     tasks = ev.build_tasks(corpus, options, feeds)
-    if q:
-        tasks = _thin_categories(tasks, QUICK_CATEGORIES)
+    if q or request.per_kind is not None:
+        limit = request.per_kind if request.per_kind is not None else QUICK_CATEGORIES
+        kinds = ("cat-", "author") if request.per_kind is not None else ("cat-",)
+        tasks = _thin(tasks, limit, kinds)
     if request.kinds:
         wanted_kinds = {k.strip() for k in request.kinds.split(",")}
         tasks = [t for t in tasks if t.kind in wanted_kinds]
@@ -398,11 +405,12 @@ def run_and_report(request: EvalRequest, *, as_json: bool = False) -> None:
         console.print(table)
 
 
-def _thin_categories(tasks: list[Any], per_kind: int) -> list[Any]:
+def _thin(tasks: list[Any], per_kind: int, kinds: tuple[str, ...] = ("cat-",)) -> list[Any]:
+    """At most ``per_kind`` tasks of each kind starting with one of ``kinds``."""
     kept: list[Any] = []
     counts: dict[str, int] = {}
     for t in tasks:
-        if t.kind.startswith("cat-"):
+        if t.kind.startswith(kinds):
             counts[t.kind] = counts.get(t.kind, 0) + 1
             if counts[t.kind] > per_kind:
                 continue
