@@ -156,7 +156,9 @@ def related(args: argparse.Namespace) -> dict[str, object]:
     for _ in range(10):
         one = _positives(index, rng, 1)
         t0 = time.perf_counter()
-        profile = profile_of([(index, one, one[:0])], RankConfig(linear_weight=0.0))
+        profile = profile_of(
+            [(index, one, one[:0])], RankConfig(linear_weight=0.0, learn_blend=False)
+        )
         # As Radar.related: an embedding shortlist on a large corpus, else every paper.
         cand = np.setdiff1d(index.related_candidates(profile), one)
         rank_many(profile, [(index, cand)], 10)

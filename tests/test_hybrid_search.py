@@ -11,9 +11,7 @@ import pytest
 
 from mlradar._papers import store_papers
 from mlradar._radar import Radar, make_radar
-from mlradar._radar._index import rank_dir_for
 from mlradar._radar._semantic import QUERY_CACHE
-from mlradar._rank.index import RankIndex
 from mlradar.exceptions import SearchQueryError
 from mlradar.types import Paper
 
@@ -75,11 +73,7 @@ def model() -> TopicEmbedder:
 def radar(db_url: str, model: TopicEmbedder) -> Radar:
     r = make_radar(db_url, embedding_model="topic-model")
     store_papers(r._storage, papers())
-    root = rank_dir_for(r.settings.database_url)
-    r._rank_indexes = {
-        "papers": RankIndex(root / "papers", "topic-model", model),
-        "items": RankIndex(root / "items", "topic-model", model),
-    }
+    r._rank_embedder = (model,)  # the facade's one embedder, shared by readers and writers
     assert r.embed_rank_index() == 36
     return r
 

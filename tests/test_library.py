@@ -17,6 +17,7 @@ from mlradar._model import FetchState, ParsedEntry
 from mlradar._papers import store_papers
 from mlradar._radar import Radar, make_radar
 from mlradar._radar._index import rank_dir_for
+from mlradar._radar._recommend import LIKE_THRESHOLD_LEXICAL
 from mlradar._rank.index import author_columns, profile_of
 from mlradar.cli import _common
 from mlradar.cli import library as library_cli
@@ -56,9 +57,12 @@ def make_papers() -> list[Paper]:
 
 
 @pytest.fixture
-def radar(db_url: str) -> Radar:
+def radar(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Radar:
     r = make_radar(db_url, embedding_model="none-installed-model-xyz")
     store_papers(r._storage, make_papers())
+    r.sync_rank_index()  # as the writers of papers do; reads never sync
+    # The digest's clock: the day after the newest paper.
+    monkeypatch.setattr(type(r), "_today", staticmethod(lambda: START + timedelta(days=4)))
     return r
 
 
@@ -126,9 +130,28 @@ def test_recommend_learns_the_tagged_topic_and_explains_itself(radar: Radar) -> 
     top = recs[0]
     assert top.similar_to
     assert top.similar_to[0] in {"2505.00001", "2505.00002", "2505.00003"}
-    assert "near" in top.reason
-    assert top.terms
+    assert top.similarity is not None and top.similarity >= 0.5
+    assert f"like {top.similar_to[0]}" in top.reason and "(you tagged it;" in top.reason
+    assert top.terms and len(top.term_weights) == len(top.terms)
+    assert top.term_weights == tuple(sorted(top.term_weights, reverse=True))
+    assert f"{top.terms[0]} {top.term_weights[0]:.0%}" in top.reason
+    # Every channel's contribution is kept, and they add up to the score.
+    channels = dict(top.contributions)
+    assert {"lexical", "lexical_linear", "authors", "discussion", "recency"} <= set(channels)
+    assert sum(channels.values()) == pytest.approx(top.score, abs=1e-3)
     assert recs == sorted(recs, key=lambda r: -r.score)
+
+
+def test_like_x_is_said_only_when_the_similarity_is_high(radar: Radar) -> None:
+    radar.tag("gen", ["2505.00001"])
+    recs = radar.recommend(tag="gen", since=START, limit=36)
+    for r in recs:
+        assert r.similarity is not None
+        if "like 2505.00001" in r.reason:
+            assert r.similarity >= LIKE_THRESHOLD_LEXICAL
+        else:
+            assert r.similarity < LIKE_THRESHOLD_LEXICAL
+    assert any("like 2505.00001" not in r.reason for r in recs)  # other topics: not "like"
 
 
 def test_recommend_excludes_tagged_dismissed_and_read(radar: Radar) -> None:
@@ -151,10 +174,21 @@ def test_dismissals_push_a_topic_down(radar: Radar) -> None:
     assert after.count("speech") < before.count("speech")
 
 
-def test_default_window_is_new_since_the_last_digest(radar: Radar) -> None:
+def test_default_window_is_new_since_the_last_digest(
+    radar: Radar, monkeypatch: pytest.MonkeyPatch
+) -> None:
     radar.tag("gen", ["2505.00001"])
-    first = radar.recommend(limit=50)  # first digest: the newest week
-    assert first
+    window = radar.digest_window()
+    assert (window.since, window.until) == (START - timedelta(days=2), START + timedelta(days=4))
+    assert window.has_new
+    first = radar.recommend(limit=50)  # first digest: the last week
+    assert len(first) == len(make_papers()) - 1
+    # Showing a digest moves nothing: the same digest until it is marked as sent.
+    assert radar.recommend(limit=50) == first
+    radar.mark_digest_sent(window=(window.since, window.until))
+    assert radar.recommend(limit=50) == first  # sent today: that digest again
+    monkeypatch.setattr(type(radar), "_today", staticmethod(lambda: START + timedelta(days=9)))
+    assert radar.recommend(limit=50) == []  # nothing new since
     store_papers(
         radar._storage,
         [
@@ -169,10 +203,38 @@ def test_default_window_is_new_since_the_last_digest(radar: Radar) -> None:
             )
         ],
     )
+    assert radar.recommend(limit=50) == []  # not indexed yet: reads never sync
+    assert radar.rank_index_behind()
+    radar.sync_rank_index()
+    assert not radar.rank_index_behind()
     second = radar.recommend(limit=50)
     assert [r.arxiv_id for r in second] == ["2505.09999"]
+    radar.mark_digest_sent(window=(START + timedelta(days=5), START + timedelta(days=9)))
     again = radar.recommend(limit=50)  # nothing newer: the last digest again
     assert [r.arxiv_id for r in again] == ["2505.09999"]
+    with pytest.raises(InvalidInputError):
+        radar.mark_digest_sent(window=(START, START - timedelta(days=1)))
+
+
+def test_a_digest_with_nothing_new_offers_the_newest_papers(
+    radar: Radar, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a snapshot import every paper predates the window: say so, offer the newest.
+    monkeypatch.setattr(type(radar), "_today", staticmethod(lambda: START + timedelta(days=60)))
+    radar.tag("gen", ["2505.00001"])
+    window = radar.digest_window()
+    assert not window.has_new
+    assert window.newest == START + timedelta(days=3)
+    assert radar.recommend(limit=5) == []
+    assert radar.newest_window() == (START - timedelta(days=3), START + timedelta(days=3))
+    runner, app = cli(db_url)
+    result = runner.invoke(app, ["recommend", "-n", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "nothing new from 2025-06-24 to 2025-06-30" in result.stderr
+    assert "the newest papers in the corpus instead" in " ".join(result.stderr.split())
+    recs = json.loads(result.stdout)
+    assert len(recs) == 3
+    assert all(r["date"] >= "2025-04-28" for r in recs)
 
 
 def test_recommend_without_feedback_says_what_to_do(radar: Radar) -> None:
@@ -222,6 +284,7 @@ def test_items_can_be_tagged_and_recommended(radar: Radar) -> None:
         )
     ]
     radar._storage.store_entries(source.id, entries, FetchState(now, 200, None, now))
+    radar.sync_rank_index()
     radar.tag("robots", ["2505.00007", "2505.00008"])
     recs = radar.recommend(tag="robots", since=START, limit=30)
     kinds = {(r.kind, r.title) for r in recs}
@@ -311,7 +374,7 @@ def test_a_new_version_with_new_text_is_featurized_again(radar: Radar) -> None:
     )
     store_papers(radar._storage, [zebra])
     radar.tag("robots", ["2505.00007", "2505.00008"])
-    assert radar.sync_rank_index() == len(make_papers()) + 1
+    assert radar.sync_rank_index() == 1
     assert radar.sync_rank_index() == 0
     before = radar.related("2505.00010", limit=3)  # a diffusion paper
     assert "2505.09000" not in {r.arxiv_id for r in before}
@@ -382,8 +445,7 @@ def test_an_edited_item_is_featurized_again(radar: Radar) -> None:
         source.id, [post("recipes for bread and soup", "a", t0)], FetchState(t0, 200, None, t0)
     )
     radar.sync_rank_index()
-    items = radar._indexes()["items"]
-    assert items.store.meta.rows == 1
+    assert radar._indexes()["items"].store.meta.rows == 1
     t1 = datetime.now(UTC)
     radar._storage.store_entries(
         source.id,
@@ -391,6 +453,7 @@ def test_an_edited_item_is_featurized_again(radar: Radar) -> None:
         FetchState(t1, 200, None, t1),
     )
     assert radar.sync_rank_index() == 1
+    items = radar._indexes()["items"]  # the reader sees the writer's rows
     assert items.store.meta.rows == 2
     assert list(items.rows_of([1])) == [1]
     radar.tag("robots", ["2505.00007", "2505.00008"])
@@ -444,6 +507,7 @@ def twins(radar: Radar) -> tuple[str, str]:
         for i in (1, 2)
     ]
     store_papers(radar._storage, papers)
+    radar.sync_rank_index()
     return papers[0].arxiv_id, papers[1].arxiv_id
 
 
@@ -514,6 +578,7 @@ def test_recency_prefers_the_newer_of_equally_relevant_papers(radar: Radar) -> N
     newer = replace(older, arxiv_id="2505.09010", first_version_at=START + timedelta(days=3))
     store_papers(radar._storage, [older])  # stored first: the model's tie order favours it
     store_papers(radar._storage, [newer])
+    radar.sync_rank_index()
     radar.tag("gen", ["2505.00001", "2505.00002", "2505.00003"])
     recs = radar.recommend(tag="gen", since=START + timedelta(days=1), limit=12)
     ids = [r.arxiv_id for r in recs]
@@ -583,7 +648,8 @@ def test_a_store_from_before_change_tracking_catches_up(radar: Radar) -> None:
     db_id = fresh._storage.paper_db_ids(["2505.00004"])["2505.00004"]
     row = ix.rows_of([db_id])
     profile = profile_of([(ix, row, row[:0])])
-    assert "zebracorn" in " ".join(ix.explain_terms("zebracorn herding", profile))
+    (shared,) = ix.shared_terms(row, ["We study zebracorn herding."], profile)
+    assert any("zebracorn" in t.term for t in shared)
 
 
 # -- author affinity ------------------------------------------------------------------------------
@@ -610,7 +676,7 @@ def diffusion_paper(arxiv_id: str, authors: tuple[str, ...], day: int) -> Paper:
     )
 
 
-def followed_author(radar: Radar) -> None:
+def followed_author(radar: Radar, *, sync: bool = True) -> None:
     """Two tagged diffusion papers by Ada Lovelace; later, two new papers with the same
     text: by strangers (stored first, so the text alone keeps it first), and by Ada."""
     store_papers(
@@ -622,6 +688,8 @@ def followed_author(radar: Radar) -> None:
     )
     store_papers(radar._storage, [diffusion_paper("2505.09101", ("C. Stranger",), 3)])
     store_papers(radar._storage, [diffusion_paper("2505.09102", ("B. Other", "Ada Lovelace"), 3)])
+    if sync:
+        radar.sync_rank_index()
 
 
 def test_a_tagged_authors_new_paper_ranks_first_and_the_reason_names_them(
@@ -636,7 +704,7 @@ def test_a_tagged_authors_new_paper_ranks_first_and_the_reason_names_them(
     assert ids.index("2505.09102") < ids.index("2505.09101")
     ada, stranger = recs[0], recs[ids.index("2505.09101")]
     assert ada.by_authors == ("Ada Lovelace",)
-    assert "by Ada Lovelace (author of 2 papers you tagged)" in ada.reason
+    assert "by Ada Lovelace, who wrote 2 papers you tagged" in ada.reason
     assert stranger.by_authors == ()
     assert "by " not in stranger.reason
     assert all(r.by_authors == () for r in recs[1:])
@@ -669,12 +737,13 @@ def test_a_tagged_authors_new_paper_ranks_first_and_the_reason_names_them(
         content_hash="ada",
     )
     radar._storage.store_entries(source.id, [post], FetchState(now, 200, None, now))
+    radar.sync_rank_index()
     radar.untag("gen", ["2505.09100"])
     (post_id,) = [i for i, names in radar._storage.item_authors([1, 2]).items() if names]
     radar.tag("gen", [str(post_id)])
     recs = radar.recommend(tag="gen", since=START + timedelta(days=1), limit=10)
     assert recs[0].arxiv_id == "2505.09102"
-    assert "by Ada Lovelace (author of 1 paper and 1 post you tagged)" in recs[0].reason
+    assert "by Ada Lovelace, who wrote 1 paper and 1 post you tagged" in recs[0].reason
 
 
 def test_a_rare_tagged_name_lifts_more_than_a_common_one(radar: Radar) -> None:
@@ -690,6 +759,7 @@ def test_a_rare_tagged_name_lifts_more_than_a_common_one(radar: Radar) -> None:
             diffusion_paper("2505.09202", ("Ada Rare", "C. Stranger"), 3),
         ],
     )
+    radar.sync_rank_index()
     radar.tag("gen", ["2505.00001", "2505.09200", "2505.09203"])
     recs = radar.recommend(tag="gen", since=START + timedelta(days=3), limit=3)
     assert [r.arxiv_id for r in recs[:2]] == ["2505.09202", "2505.09201"]
@@ -704,7 +774,7 @@ def topic_of_paper(paper: Paper) -> str:
 
 def test_a_store_from_before_author_rows_is_upgraded_on_sync(any_radar: Radar) -> None:
     radar = any_radar
-    followed_author(radar)
+    followed_author(radar, sync=False)
     assert radar.sync_rank_index() == len(make_papers()) + 4
     path = radar._indexes()["papers"].store.path
     meta = json.loads((path / "meta.json").read_text())
@@ -718,6 +788,7 @@ def test_a_store_from_before_author_rows_is_upgraded_on_sync(any_radar: Radar) -
     papers = fresh._indexes()["papers"]
     assert not papers.has_authors
     assert fresh.sync_rank_index() == 0  # no text changed: author rows are back-filled only
+    papers = fresh._indexes()["papers"]  # the reader sees what the sync wrote
     assert papers.has_authors
     assert papers.author_doc_freq().n_docs == len(make_papers()) + 4
     fresh.tag("gen", ["2505.00001", "2505.09100", "2505.09103"])
@@ -735,7 +806,7 @@ def test_cli_recommend_json_carries_the_credited_authors(radar: Radar, db_url: s
     assert result.exit_code == 0, result.output
     recs = {r["arxiv_id"]: r for r in json.loads(result.stdout)}
     assert recs["2505.09102"]["by_authors"] == ["Ada Lovelace"]
-    assert "by Ada Lovelace (author of 2 papers you tagged)" in recs["2505.09102"]["reason"]
+    assert "by Ada Lovelace, who wrote 2 papers you tagged" in recs["2505.09102"]["reason"]
     assert all(r["by_authors"] == [] for k, r in recs.items() if k != "2505.09102")
 
 
@@ -749,7 +820,7 @@ def test_a_changed_author_list_is_featurized_again(any_radar: Radar) -> None:
     store_papers(radar._storage, [diffusion_paper("2505.09101", ("Ada Lovelace",), 3)])
     assert radar.sync_rank_index() == 1  # the same text, new names: a new row
     assert radar.sync_rank_index() == 0
-    (after,) = papers.rows_of([db_id])
+    (after,) = radar._indexes()["papers"].rows_of([db_id])
     assert after != before
     (ada,) = author_columns(["Ada Lovelace"])
     assert list(papers.authors(np.array([after])).indices) == [ada]
@@ -761,3 +832,26 @@ def test_a_changed_author_list_is_featurized_again(any_radar: Radar) -> None:
     # names lifted neither above anything and no reason credits them.
     assert recs[0].relevance == recs[1].relevance
     assert all(r.by_authors == () for r in recs)
+
+
+def test_the_model_is_trained_once_per_feedback_and_cached_beside_the_index(
+    radar: Radar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlradar._rank import profile as profile_module
+
+    radar.tag("gen", ["2505.00001", "2505.00002", "2505.00003"])
+    first = radar.recommend(tag="gen", since=START, limit=5)
+    models = rank_dir_for(radar.settings.database_url) / "models"
+    assert len(list(models.glob("*.npz"))) == 1
+
+    def no_training(*_a: object, **_k: object) -> None:
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(profile_module, "fit_profile", no_training)
+    # Another process (a new Radar) reads the trained model instead of training.
+    again = make_radar(radar.settings.database_url, embedding_model="none-installed-model-xyz")
+    assert again.recommend(tag="gen", since=START, limit=5) == first
+    # New feedback is a new model.
+    radar.tag("gen", ["2505.00004"])
+    with pytest.raises(AssertionError, match="trained again"):
+        radar.recommend(tag="gen", since=START, limit=5)

@@ -16,11 +16,12 @@ from mlradar._rank.index import (
     RankIndex,
     author_columns,
     author_counts,
-    author_lifted,
+    channel_lifted,
     fuse_rrf,
     profile_of,
     rank_many,
 )
+from mlradar._rank.index_query import CHANNEL
 from mlradar._rank.models import RankConfig
 from mlradar._rank.store import FeatureStore
 from mlradar.exceptions import StorageError
@@ -132,8 +133,11 @@ def test_index_syncs_incrementally_and_ranks_by_topic(tmp_path: Path) -> None:
     cand = np.setdiff1d(np.arange(36), pos)
     ranked = rank_many(profile, [(index, cand)], 5)
     assert all((r.db_id - 1) % 3 == 0 for _, r in ranked)  # graph papers again
-    terms = index.explain_terms("graph neural networks paper", profile)
-    assert "graph" in " ".join(terms)
+    best = np.array([ranked[0][1].row])
+    text = next(f"{t}. {b}" for i, t, b, _d in rows(1, 30) if i == ranked[0][1].db_id)
+    (shared,) = index.shared_terms(best, [text], profile)
+    assert "graph" in " ".join(t.term for t in shared)
+    assert sum(t.share for t in shared) <= 1.0 + 1e-6
 
 
 def test_index_embeds_only_once_asked_and_then_keeps_up(tmp_path: Path) -> None:
@@ -244,7 +248,8 @@ def test_refresh_replaces_a_changed_row_and_retires_the_old_one(tmp_path: Path) 
     # The new text ranks: a profile of the new words finds the new row.
     pos = index.rows_of([4])
     profile = profile_of([(index, pos, pos[:0])])
-    assert "zebracorn" in " ".join(index.explain_terms("zebracorn lattice", profile))
+    (shared,) = index.shared_terms(pos, [doc_text_of(v2)], profile)
+    assert "zebracorn" in " ".join(t.term for t in shared)
     # And it all survives reopening.
     again = RankIndex(tmp_path / "papers")
     assert list(again.rows_of([4])) == [9]
@@ -437,7 +442,8 @@ def test_a_tagged_authors_paper_outranks_a_strangers_and_a_rare_name_lifts_more(
     index = RankIndex(tmp_path / "papers")
     index.sync([on_topic_corpus()])
     pos = index.rows_of([1, 2])
-    profile = profile_of([(index, pos, pos[:0])])
+    # Fixed weights: the channel's own arithmetic (the learned blend is tested elsewhere).
+    profile = profile_of([(index, pos, pos[:0])], RankConfig(learn_blend=False))
     assert profile.author_weights is not None
     cand = index.window(date(2025, 5, 2), None)
     ranked = rank_many(profile, [(index, cand)], 3)
@@ -446,10 +452,11 @@ def test_a_tagged_authors_paper_outranks_a_strangers_and_a_rare_name_lifts_more(
     assert by_id[29].authors > by_id[28].authors > by_id[27].authors == 0.0
     # The same text: the scores differ by the affinity alone.
     lift = profile.config.author_weight * by_id[29].authors
+    assert by_id[29].contributions[CHANNEL["authors"]] == pytest.approx(lift, rel=1e-5)
     assert by_id[29].score - by_id[27].score == pytest.approx(lift, rel=1e-4)
-    assert list(author_lifted(ranked, profile.config.author_weight)) == [True, True, False]
+    assert list(channel_lifted(ranked, "authors")) == [True, True, False]
     # Without the channel the twins tie and keep their order.
-    off = profile_of([(index, pos, pos[:0])], RankConfig(author_weight=0.0))
+    off = profile_of([(index, pos, pos[:0])], RankConfig(author_weight=0.0, learn_blend=False))
     assert off.author_weights is None
     plain = rank_many(off, [(index, cand)], 3)
     assert [r.db_id for _, r in plain] == [27, 28, 29]

@@ -541,4 +541,13 @@ class Recommendation:
     by_authors: tuple[str, ...] = ()
     """Its authors (names as stored) who also wrote papers the user tagged or liked (for
     related papers: the paper asked about), when their affinity lifted it into the list
-    or above a paper the text preferred; the reason names the first of them."""
+    or above a paper the text preferred: the two strongest at most, as the reason names."""
+    similarity: float | None = None
+    """Cosine similarity to the nearest of the user's papers (``similar_to``), in the
+    space the model ranked with (embeddings when it had them, else TF-IDF)."""
+    term_weights: tuple[float, ...] = ()
+    """For each of ``terms``: its share of the lexical similarity to the user's papers."""
+    contributions: tuple[tuple[str, float], ...] = ()
+    """What each channel added to ``score``: ``(channel, value)`` for the text channels
+    (``lexical``, ``lexical_linear``, ``dense``, ``dense_linear``), ``authors``, ``team``,
+    ``links``, and the priors ``discussion`` and ``recency``; they add up to ``score``."""

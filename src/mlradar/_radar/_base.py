@@ -77,6 +77,16 @@ class RadarBase:
         self._core._shared["rank_indexes"] = value
 
     @property
+    def _rank_embedder(self) -> tuple[Embedder | None] | None:
+        """The one embedder readers and writers share (loaded once: it takes seconds)."""
+        value: tuple[Embedder | None] | None = self._shared("rank_embedder")
+        return value
+
+    @_rank_embedder.setter
+    def _rank_embedder(self, value: tuple[Embedder | None] | None) -> None:
+        self._core._shared["rank_embedder"] = value
+
+    @property
     def _profile_cache(self) -> dict[object, Profile] | None:
         value: dict[object, Profile] | None = self._shared("profiles")
         return value

@@ -203,7 +203,17 @@ class RadarCore:
             return self._fetcher_factory(self._settings, policies)
 
         updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
-        return UpdateSummary(tuple(await updater.run(targets)))
+        summary = UpdateSummary(tuple(await updater.run(targets)))
+        if summary.new or summary.updated:
+            self.sync_rank_index()
+        return summary
+
+    def sync_rank_index(self) -> int:
+        """Bring the ranking index up to date with the database (under its lock); the
+        writers call it: updates and imports.  Returns the rows written."""
+        # The index belongs to no user; a view is only the way to its plumbing (and no
+        # user is looked up).
+        return self.for_user(self._settings.user).sync_rank_index()
 
     def stats(self) -> Stats:
         """Counts over everything stored, every user's sources included."""

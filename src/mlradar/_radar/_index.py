@@ -1,8 +1,14 @@
 """The ranking index kept in step with the database: where it lives, syncing it, and
 mapping the user's references to its rows.
 
-The ranking itself lives in :mod:`mlradar._rank` (pure numpy); this part of the facade feeds
-it rows read from storage.
+The ranking itself lives in :mod:`mlradar._rank` (numpy); this part of the facade feeds it
+rows read from storage.  Syncing is an explicit job (:meth:`IndexMixin.sync_rank_index`,
+run by ``mlradar index`` and by the writers of papers and items) that holds the rank
+directory's file lock and, on PostgreSQL, an advisory lock: two syncing processes take
+turns.  Every read path opens the index read-only and ranks what it holds.
+
+numpy and the ranking modules are imported inside the methods: a command that does not
+rank (``mlradar stats``) must not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -12,19 +18,20 @@ import importlib.util
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import platformdirs
 from sqlalchemy.engine import make_url
 
 from mlradar._config import APP_NAME
 from mlradar._model import TextRow
 from mlradar._radar._base import RadarBase
-from mlradar._rank.embed import PACKAGED_MODEL, Embedder, load_embedder, packaged_model_path
-from mlradar._rank.index import RankIndex
-from mlradar._rank.models import RankConfig
 from mlradar._storage._library import Ref
 from mlradar.exceptions import InvalidInputError
+
+if TYPE_CHECKING:
+    from mlradar._rank.embed import Embedder
+    from mlradar._rank.index import RankIndex
 
 #: How long before a sync started the next sync looks for changed rows.  A row's change
 #: stamp is taken when its write starts (papers) or when its feed was fetched (items), so
@@ -37,6 +44,8 @@ CHANGE_MARGIN = timedelta(minutes=5)
 #: much longer, which fingerprints make harmless).
 CHANGE_MARK_STEP = timedelta(minutes=1)
 _PAPERS, _ITEMS = "papers", "items"
+#: The PostgreSQL advisory lock the index writers hold (a fixed 63-bit number).
+SYNC_LOCK_KEY = int.from_bytes(hashlib.sha256(b"mlradar:rank-index-sync").digest()[:8]) >> 1
 
 
 def rank_dir_for(database_url: str) -> Path:
@@ -89,6 +98,8 @@ class IndexMixin(RadarBase):
     # -- the ranking index ------------------------------------------------------------------------
 
     def _model_name(self) -> str | None:
+        from mlradar._rank.embed import PACKAGED_MODEL, packaged_model_path
+
         name = self._settings.embedding_model
         if name:
             return name
@@ -96,63 +107,105 @@ class IndexMixin(RadarBase):
             return PACKAGED_MODEL
         return None
 
+    def _rank_root(self) -> Path:
+        return rank_dir_for(self._settings.database_url)
+
+    def _open_indexes(self, writable: bool) -> dict[str, RankIndex]:
+        from mlradar._rank.embed import load_embedder
+        from mlradar._rank.index import RankIndex
+        from mlradar._rank.models import RankConfig
+
+        root, model = self._rank_root(), self._model_name()
+
+        def loader() -> Embedder | None:
+            # Loaded once per process (seconds), shared by the readers and every sync.
+            if self._rank_embedder is None:
+                self._rank_embedder = (load_embedder(model),)
+            return self._rank_embedder[0]
+
+        return {
+            name: RankIndex(root / name, model, loader, RankConfig(), writable=writable)
+            for name in (_PAPERS, _ITEMS)
+        }
+
     def _indexes(self) -> dict[str, RankIndex]:
+        """The ranking indexes, read-only, as the last sync left them (re-read when a
+        writer changed them since: one ``stat`` each when nothing did)."""
         if self._rank_indexes is None:
-            root = rank_dir_for(self._settings.database_url)
-            model = self._model_name()
-
-            def loader() -> Embedder | None:
-                return load_embedder(model)
-
-            self._rank_indexes = {
-                _PAPERS: RankIndex(root / _PAPERS, model, loader, RankConfig()),
-                _ITEMS: RankIndex(root / _ITEMS, model, loader, RankConfig()),
-            }
+            self._rank_indexes = self._open_indexes(writable=False)
+        else:
+            for index in self._rank_indexes.values():
+                index.refresh_view()
         return self._rank_indexes
+
+    def _writing(self, job: Callable[[dict[str, RankIndex]], int]) -> int:
+        """Run ``job`` on freshly opened writable indexes under the writers' locks."""
+        from mlradar._rank.locks import writer_lock
+
+        with writer_lock(self._rank_root()), self._storage.advisory_lock(SYNC_LOCK_KEY):
+            # Opened after the lock is held: what the previous writer wrote is seen.
+            done = job(self._open_indexes(writable=True))
+        return done
 
     def sync_rank_index(self) -> int:
         """Bring the ranking features up to date with the database; returns rows written.
 
         Papers and items stored since the last sync are featurized; those written since
         (a new arXiv version, an edited post) are featurized again if their text changed.
+        Safe to run from several processes at once: they take turns.
         """
-        ix, st = self._indexes(), self._storage
-        done = _sync_one(
-            ix[_PAPERS], st.iter_changed_paper_texts, st.iter_paper_texts, st.paper_authors
+        st = self._storage
+
+        def job(ix: dict[str, RankIndex]) -> int:
+            done = _sync_one(
+                ix[_PAPERS], st.iter_changed_paper_texts, st.iter_paper_texts, st.paper_authors
+            )
+            return done + _sync_one(
+                ix[_ITEMS], st.iter_changed_item_texts, st.iter_item_texts, st.item_authors
+            )
+
+        return self._writing(job)
+
+    def rank_index_behind(self) -> bool:
+        """Whether the database holds papers or items the ranking index has not seen yet
+        (run :meth:`sync_rank_index`, ``mlradar index``, to add them)."""
+        ix = self._indexes()
+        st = self._storage
+        return any(
+            next(iter(rows(ix[name].last_id, 1)), None) is not None
+            for name, rows in ((_PAPERS, st.iter_paper_texts), (_ITEMS, st.iter_item_texts))
         )
-        done += _sync_one(
-            ix[_ITEMS], st.iter_changed_item_texts, st.iter_item_texts, st.item_authors
-        )
-        return done
 
     def embed_rank_index(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Compute the embeddings still missing (a long job the first time; needs the extra)."""
-        ix = self._indexes()
-        if ix[_PAPERS].store.meta.model is None:
-            raise InvalidInputError(
-                "no embedding model: install mlradar[semantic] or set embedding_model"
-            )
         self.sync_rank_index()
-        done = 0
-        for name, lookup in (
-            (_PAPERS, self._storage.paper_texts),
-            (_ITEMS, self._storage.item_texts),
-        ):
-            if ix[name].first_unembedded_id is not None:
-                if ix[name].embedder is None:
-                    raise InvalidInputError(
-                        f"cannot load the embedding model {ix[name].store.meta.model!r}"
-                    )
-                done += ix[name].embed_missing(lookup, progress)
-        return done
+        st = self._storage
+
+        def job(ix: dict[str, RankIndex]) -> int:
+            if ix[_PAPERS].store.meta.model is None:
+                raise InvalidInputError(
+                    "no embedding model: install mlradar[semantic] or set embedding_model"
+                )
+            done = 0
+            for name, lookup in ((_PAPERS, st.paper_texts), (_ITEMS, st.item_texts)):
+                if ix[name].first_unembedded_id is not None:
+                    if ix[name].embedder is None:
+                        raise InvalidInputError(
+                            f"cannot load the embedding model {ix[name].store.meta.model!r}"
+                        )
+                    done += ix[name].embed_missing(lookup, progress)
+            return done
+
+        return self._writing(job)
 
     # -- rows of references -----------------------------------------------------------------------
 
-    def _rows_of(self, refs: Sequence[Ref]) -> tuple[list[Ref], np.ndarray, np.ndarray]:
-        """Store rows of refs (papers; items; and the papers items name), in a fixed order.
+    def _rows_of(self, refs: Sequence[Ref]) -> tuple[list[Ref], Any, Any]:
+        """Store rows of refs (papers; items; and the papers items name), in a fixed order:
+        ``(refs found, paper rows, item rows)``; the refs are ``("paper", id)`` and
+        ``("item", id)``."""
+        import numpy as np
 
-        The order lists what has rows: ``("paper", id)`` and ``("item", id)`` refs.
-        """
         ix = self._indexes()
         item_ids = [int(r) for k, r in refs if k == "item"]
         named = self._storage.arxiv_ids_of_items(item_ids)

@@ -35,6 +35,7 @@ class PapersMixin(RadarBase):
         progress: ProgressCallback | None = None,
         on_problem: ProblemCallback | None = None,
         parallel: bool | None = None,
+        index: bool = True,
     ) -> ImportSummary:
         """Import arXiv's bulk metadata snapshot (JSON lines, plain or .gz).
 
@@ -42,8 +43,9 @@ class PapersMixin(RadarBase):
         Idempotent (re-importing updates changed records, never duplicates) and resumable
         (an interrupted import, run again, continues after its last committed batch).
         Corrupt lines are skipped and reported through ``on_problem`` and the summary.
+        With ``index`` (the default) the ranking index is brought up to date afterwards.
         """
-        return SnapshotImport(
+        summary = SnapshotImport(
             self._storage,
             Path(path),
             categories=CategoryFilter.parse(categories),
@@ -51,6 +53,9 @@ class PapersMixin(RadarBase):
             on_problem=on_problem,
             parallel=parallel,
         ).run()
+        if index and (summary.new or summary.updated):
+            self._core.sync_rank_index()
+        return summary
 
     def harvest_arxiv(
         self,
@@ -85,7 +90,7 @@ class PapersMixin(RadarBase):
         progress: Callable[[Any], None] | None = None,
     ) -> HarvestSummary:
         async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
-            return await harvest(
+            summary = await harvest(
                 self._storage,
                 fetcher,
                 self._settings.arxiv_oai_url,
@@ -96,6 +101,9 @@ class PapersMixin(RadarBase):
                 max_pages=max_pages,
                 on_page=progress,
             )
+        if summary.new or summary.updated:
+            self._core.sync_rank_index()
+        return summary
 
     def fetch_papers(self, refs: Sequence[str]) -> list[Paper]:
         """Read papers from arXiv's API (by id, any accepted form) and store them."""
@@ -107,7 +115,9 @@ class PapersMixin(RadarBase):
             return []
         async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
             papers = await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
-        store_papers(self._storage, papers)
+        counts = store_papers(self._storage, papers)
+        if counts.new or counts.updated:
+            self._core.sync_rank_index()
         return self._storage.papers_by_ids(ids)
 
     # -- reading ---------------------------------------------------------------------------

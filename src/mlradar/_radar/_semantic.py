@@ -1,5 +1,7 @@
 """The semantic half of search: papers nearest to the query's embedding, fused with the
-full-text hits by reciprocal rank."""
+full-text hits by reciprocal rank.
+
+numpy and the ranking modules are imported inside the methods (see :mod:`._index`)."""
 
 from __future__ import annotations
 
@@ -8,18 +10,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from mlradar._radar._index import _PAPERS
 from mlradar._radar._library import LibraryMixin, _check_limit
-from mlradar._rank.embed import Embedder
-from mlradar._rank.index import (
-    RankIndex,
-    fuse_rrf,
-)
 from mlradar.exceptions import InvalidInputError
 from mlradar.types import SearchHit
+
+if TYPE_CHECKING:
+    from mlradar._rank.embed import Embedder
+    from mlradar._rank.index import RankIndex
 
 #: Query embeddings kept in memory (per Radar object) for repeated searches.
 QUERY_CACHE = 256
@@ -27,7 +27,7 @@ _QUERY_LOCK = threading.Lock()
 _ENCODE_LOCK = threading.Lock()
 
 
-def _encode_query(embedder: Embedder, text: str) -> np.ndarray:
+def _encode_query(embedder: Embedder, text: str) -> Any:
     """One query's embedding, computed on one thread.
 
     A query is a few tokens: torch's intra-op threads gain nothing on such small
@@ -36,7 +36,7 @@ def _encode_query(embedder: Embedder, text: str) -> np.ndarray:
     """
     torch = sys.modules.get("torch")
     if torch is None:
-        vector: np.ndarray = embedder.encode([text])[0]
+        vector: Any = embedder.encode([text])[0]
         return vector
     with _ENCODE_LOCK:  # the thread count is process-wide: restore it as found
         threads = torch.get_num_threads()
@@ -51,7 +51,7 @@ def _encode_query(embedder: Embedder, text: str) -> np.ndarray:
 class SemanticSearchMixin(LibraryMixin):
     # -- search: the semantic half -----------------------------------------------------------
 
-    def _query_vector(self, ix: RankIndex, query: str) -> np.ndarray | None:
+    def _query_vector(self, ix: RankIndex, query: str) -> Any | None:
         """The query's embedding, from a small LRU cache: a query is often run again
         (the next page, a changed filter, the same search from a saved link), and
         embedding it is the costliest step of the semantic half."""
@@ -130,6 +130,8 @@ class SemanticSearchMixin(LibraryMixin):
             semantic = self.semantic_search(query, limit=max(limit, 20))
         if not semantic:
             return list(lexical)[:limit]
+        from mlradar._rank.index import fuse_rrf
+
         by_key: dict[str, SearchHit] = {}
         for hit in [*lexical, *semantic]:
             by_key.setdefault(f"{hit.kind}:{hit.ref}", hit)

@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import MiniBatchKMeans
 
 from mlradar.exceptions import StorageError
 
@@ -101,10 +100,30 @@ class IvfIndex:
         # In-memory inverted lists: rows sorted by cluster, and where each cluster starts.
         self._lists: tuple[int, IntArray, IntArray] | None = None
         self._codes_map: npt.NDArray[np.int8] | None = None
+        self._signature: tuple[int, int, int] | None = None
         self._load()
+
+    def _meta_signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.path / "ivf.json").stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def reload(self) -> bool:
+        """Read the index again if a writer (another process) changed it since."""
+        if self._meta_signature() == self._signature:
+            return False
+        before = self.meta
+        self.meta, self.centroids, self.scale = None, None, None
+        self._load()
+        if self.meta is None or before is None or self.meta.trained_rows != before.trained_rows:
+            self._lists, self._codes_map = None, None  # trained again: other clusters
+        return True
 
     def _load(self) -> None:
         meta_file = self.path / "ivf.json"
+        self._signature = self._meta_signature()
         if not meta_file.is_file():
             return
         try:
@@ -138,6 +157,8 @@ class IvfIndex:
 
     def train(self, blocks: Iterator[tuple[int, npt.NDArray[np.float16]]], rows: int) -> None:
         """Fit centroids on a strided sample of the rows, then forget old assignments."""
+        from sklearn.cluster import MiniBatchKMeans  # seconds to import: only to train
+
         n_lists = n_lists_for(rows)
         step = max(1, rows // (n_lists * 40))
         sample = np.vstack([np.asarray(b[::step], dtype=np.float32) for _, b in blocks])
@@ -259,3 +280,4 @@ class IvfIndex:
         tmp.write_text(json.dumps(asdict(meta)))
         os.replace(tmp, self.path / "ivf.json")
         self.meta = meta
+        self._signature = self._meta_signature()

@@ -8,7 +8,6 @@ to select at a million papers.
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from mlradar.exceptions import InvalidInputError
 
@@ -41,6 +41,10 @@ class Doc:
     authors: tuple[str, ...]
     categories: tuple[str, ...]
     day: int
+    #: The submitter's comments ("Project page: https://...", "Accepted at ICLR").
+    comments: str = ""
+    #: How many versions the snapshot lists (1 for a paper seen only at its first listing).
+    versions: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ def _authors(record: dict[str, object]) -> tuple[str, ...]:
 
 def doc_from_snapshot(record: dict[str, object]) -> Doc:
     """One object of arXiv's bulk-metadata snapshot to a :class:`Doc`."""
+    versions = record.get("versions")
     try:
         listed = date.fromisoformat(str(record["update_date"])[:10])
         return Doc(
@@ -95,6 +100,8 @@ def doc_from_snapshot(record: dict[str, object]) -> Doc:
             authors=_authors(record),
             categories=tuple(str(record.get("categories") or "").split()),
             day=day_number(listed),
+            comments=" ".join(str(record.get("comments") or "").split()),
+            versions=max(len(versions), 1) if isinstance(versions, list) else 1,
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidInputError(f"not an arXiv metadata record: {exc}") from exc
@@ -116,8 +123,8 @@ def read_snapshot(path: Path, limit: int | None = None) -> Corpus:
             if not line.strip():
                 continue
             try:
-                docs.append(doc_from_snapshot(json.loads(line)))
-            except (json.JSONDecodeError, InvalidInputError) as exc:
+                docs.append(doc_from_snapshot(orjson.loads(line)))
+            except (orjson.JSONDecodeError, InvalidInputError) as exc:
                 raise InvalidInputError(f"{path}:{number}: {exc}") from exc
             if limit is not None and len(docs) >= limit:
                 break

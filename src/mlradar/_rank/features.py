@@ -13,12 +13,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction import FeatureHasher
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -30,6 +32,8 @@ def sanity_vectorizer(
     max_features: int = 20_000, min_df: int = 5, max_df: float = 0.1
 ) -> TfidfVectorizer:
     """arxiv-sanity-lite's ``compute.py`` vectorizer, parameter for parameter."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(
         input="content",
         encoding="utf-8",
@@ -88,7 +92,17 @@ class LexicalEncoder:
 
     def __init__(self, config: LexicalConfig | None = None) -> None:
         self.config = config or LexicalConfig()
-        self._hasher = HashingVectorizer(
+        self._built: Any = None
+
+    @property
+    def _hasher(self) -> Any:
+        """scikit-learn's hasher, built on first use: importing it takes a second, and
+        only featurizing new text needs it (naming terms uses :mod:`mlradar._rank.terms`)."""
+        if self._built is not None:
+            return self._built
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self._built = HashingVectorizer(
             n_features=self.config.n_features,
             strip_accents="unicode",
             lowercase=True,
@@ -99,6 +113,7 @@ class LexicalEncoder:
             norm=None,
             dtype=np.float32,
         )
+        return self._built
 
     def hasher_analyzer(self) -> Callable[[str], list[str]]:
         """The tokenizer plus n-grams the hasher applies: terms in hashing order."""
@@ -164,6 +179,8 @@ def normalize_author(name: str) -> str:
 
 def author_rows(authors: Iterable[Sequence[str]]) -> sp.csr_matrix:
     """One binary row per paper over the hashed, normalized names of its authors."""
+    from sklearn.feature_extraction import FeatureHasher
+
     hasher = FeatureHasher(
         n_features=AUTHOR_FEATURES, input_type="string", alternate_sign=False, dtype=np.float32
     )
@@ -185,3 +202,16 @@ def top_terms(
     dense = np.asarray(weights).ravel()
     order = np.argsort(-dense)[:k]
     return tuple(int(i) for i in order if dense[i] > 0)
+
+
+#: What a paper's comments say when it links code or a project page: a URL, a code host,
+#: or the words for one ("Code is available", "Project page").
+_LINKS_CODE = re.compile(
+    r"https?://|www\.|github|gitlab|huggingface\.co|\bcode\b|project page|\.github\.io",
+    re.IGNORECASE,
+)
+
+
+def links_code(comments: str | None) -> bool:
+    """Whether arXiv comments point at code or a project page (``Code: https://github...``)."""
+    return bool(comments) and _LINKS_CODE.search(comments or "") is not None

@@ -8,22 +8,24 @@ library facade) gather those rows; nothing here knows about storage.
   LinearSVC (C=0.01, balanced class weights, tol 1e-6) trained on every paper, the
   tagged ones positive and all others negative, retrained on each request.
 * :func:`bm25_scores` is Okapi BM25 with the positives' text as one long query.
-* :class:`Profile` / :func:`score_profile` are ours: nearest-tagged-paper similarity
-  (the mean of the k best cosine similarities to the positives) plus the centroid
-  similarity, in lexical space and, when embeddings exist, in dense space, blended
-  after per-request standardization; explicit negatives push down what resembles them.
-  The profile is the whole model: it costs one gather to build and caches trivially.
+* :class:`Profile` / :func:`score_profile` are ours: channels (nearest-tagged-paper
+  similarity, a linear model against a background sample, both in lexical and, when
+  embeddings exist, in dense space; author affinity; evidence such as code links), each
+  standardized over the request's candidates and added with the profile's weights.  The
+  weights are learned per user (:mod:`mlradar._rank.blend`) or fixed (:class:`RankConfig`).
+
+scikit-learn is imported only where a model is trained (seconds of start-up): scoring
+with a trained profile needs numpy and scipy alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
-from sklearn.svm import LinearSVC
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -37,6 +39,8 @@ def sanity_svm_scores(
     features: sp.csr_matrix, positives: IntArray, candidates: IntArray
 ) -> FloatArray:
     """arxiv-sanity-lite's ``svm_rank``: fit on all rows, score the candidate rows."""
+    from sklearn.svm import LinearSVC  # seconds to import: only where a model is trained
+
     y = np.zeros(features.shape[0], dtype=np.float32)
     y[positives] = 1.0
     clf = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01)
@@ -93,6 +97,24 @@ def bm25_scores(
 #: evaluation): enough to break ties among on-topic papers, too little to lift off-topic ones.
 SINGLE_AUTHOR_CREDIT = 0.1
 
+#: The channels a score is made of, in the order of every channel matrix and weight vector.
+CHANNELS: tuple[str, ...] = (
+    "lexical",  # nearest tagged papers and their centroid, TF-IDF
+    "lexical_linear",  # a linear SVM: positives against a background sample, TF-IDF
+    "dense",  # the same two on embeddings (with the semantic extra)
+    "dense_linear",
+    "authors",  # affinity with the authors of the positives
+    "team",  # log(1 + number of authors): some readers follow large collaborations
+    "links",  # the paper links code or a project page (its comments say so)
+)
+#: Channels added as they are, not standardized: a match is evidence whose worth does
+#: not depend on how many other candidates happen to match (z-scores of a mostly-zero
+#: channel would make one match count more on a day with fewer matches).
+RAW_CHANNELS = frozenset({"authors", "links"})
+_RAW = np.array([c in RAW_CHANNELS for c in CHANNELS])
+
+AuthorNorm = Literal["sum", "mean", "top", "sqrt"]
+
 
 @dataclass(frozen=True, slots=True)
 class RankConfig:
@@ -117,6 +139,40 @@ class RankConfig:
     #: The affinity is added unscaled: about 10 for a rare name on two positives, next to
     #: z-scored text channels, so a followed author's paper reaches the top of the list.
     author_weight: float = 2.0
+    #: How a candidate's authors' weights combine (see :func:`author_affinity`): its
+    #: ``author_top`` strongest by default, so that a long author list is no advantage
+    #: in itself (top 3 was chosen on the dev split against top 2 and 5, mean and sqrt).
+    author_norm: AuthorNorm = "top"
+    author_top: int = 3
+    #: Weights of the team-size and the code-or-project-link evidence (0: off unless the
+    #: learned blend finds the user's positives lean that way).
+    team_weight: float = 0.0
+    links_weight: float = 0.0
+    #: Learn the channel weights from the user's own positives (:mod:`mlradar._rank.blend`),
+    #: with the weights above as the prior they are shrunk towards.
+    learn_blend: bool = True
+    #: Strength of that prior (L2 towards the fixed weights), in positives' worth: with few
+    #: positives the fixed weights dominate, with many the user's own data does.  Chosen
+    #: on the dev split (3 against 1, 10 and 30; see docs/benchmarks.md).
+    blend_prior: float = 3.0
+    #: Held-out folds of the positives the blend is fitted from (at most one per positive).
+    blend_folds: int = 5
+
+    def fixed_weights(self) -> FloatArray:
+        """The weight of each of :data:`CHANNELS` when nothing is learned."""
+        lex, dense, lin = self.lexical_weight, self.dense_weight, self.linear_weight
+        return np.array(
+            [
+                lex,
+                lex * lin,
+                dense,
+                dense * lin,
+                self.author_weight,
+                self.team_weight,
+                self.links_weight,
+            ],
+            dtype=np.float32,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +191,22 @@ class Profile:
     lex_mask: FloatArray | None = None
     #: Per hashed author: how much a candidate by that author gains (see :func:`author_weights`).
     author_weights: FloatArray | None = None
+    #: Learned weight of each of :data:`CHANNELS` (None: the config's fixed weights).
+    blend: FloatArray | None = None
 
     @property
     def size(self) -> int:
         return int(self.pos_lexical.shape[0])
+
+    @property
+    def weights(self) -> FloatArray:
+        """The weight of each of :data:`CHANNELS` this profile ranks with."""
+        return self.blend if self.blend is not None else self.config.fixed_weights()
+
+    @property
+    def lex_centroid(self) -> FloatArray:
+        """The positives' L2-normalized mean TF-IDF row (dense, one value per feature)."""
+        return _centroid_sparse(self.pos_lexical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +222,69 @@ class Scores:
     linear: FloatArray | None = None
     dense_linear: FloatArray | None = None
     authors: FloatArray | None = None
+    links: FloatArray | None = None
+    team: FloatArray | None = None
+
+    def raw(self) -> FloatArray:
+        """The channels as a ``(candidates, CHANNELS)`` matrix, NaN for an absent channel."""
+        return raw_channels(
+            self.lexical,
+            self.linear,
+            self.dense,
+            self.dense_linear,
+            self.authors,
+            self.team,
+            self.links,
+        )
+
+
+def raw_channels(*columns: FloatArray | None) -> FloatArray:
+    """Channel columns in :data:`CHANNELS` order (None: absent) as one NaN-padded matrix."""
+    n = next((len(c) for c in columns if c is not None), 0)
+    out = np.full((n, len(CHANNELS)), np.nan, dtype=np.float32)
+    for j, col in enumerate(columns):
+        if col is not None:
+            out[:, j] = col
+    return out
+
+
+def channel_stats(raw: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per channel ``(mean, std)`` over rows: what :func:`standardize` centres and divides by
+    (0 and 1 for an absent channel or no rows)."""
+    present = np.isfinite(raw)
+    count = present.sum(axis=0)
+    values = np.where(present, raw, 0.0).astype(np.float64)
+    mean = values.sum(axis=0) / np.maximum(count, 1)
+    var = (np.where(present, raw - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1)
+    std = np.sqrt(var)
+    std[(std <= 1e-12) | (count == 0)] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def standardize(raw: FloatArray, reference: FloatArray | None = None) -> FloatArray:
+    """Z-scores of the standardized channels over ``reference`` rows (default: ``raw``
+    itself, the request's candidates); :data:`RAW_CHANNELS` stay as they are, absent
+    channels become 0.  Per-request z-scores make lexical and dense similarities (different
+    scales) addable."""
+    mean, std = channel_stats(raw if reference is None else reference)
+    out = np.where(_RAW, raw, (raw - mean) / std)
+    return np.nan_to_num(out, nan=0.0).astype(np.float32)
+
+
+def blend_matrix(raw: FloatArray, weights: FloatArray) -> FloatArray:
+    """The total score of each row: its standardized channels times the weights.
+
+    Call it on all candidates at once: statistics of a subset are not comparable.
+    """
+    if len(raw) == 0:
+        return np.zeros(0, dtype=np.float32)
+    out: FloatArray = (standardize(raw) @ np.asarray(weights, dtype=np.float32)).astype(np.float32)
+    return out
+
+
+def contributions(raw: FloatArray, weights: FloatArray) -> FloatArray:
+    """What each channel added to each row's score (``(rows, CHANNELS)``; sums to it)."""
+    return (standardize(raw) * np.asarray(weights, dtype=np.float32)).astype(np.float32)
 
 
 def background_sample(n_rows: int, size: int, exclude: IntArray) -> IntArray:
@@ -172,6 +303,8 @@ def background_sample(n_rows: int, size: int, exclude: IntArray) -> IntArray:
 def _fit_linear(
     positives: sp.csr_matrix | FloatArray, negatives: sp.csr_matrix | FloatArray, c: float
 ) -> FloatArray | None:
+    from sklearn.svm import LinearSVC  # seconds to import: only where a model is trained
+
     n_pos, n_neg = positives.shape[0], negatives.shape[0]
     if n_pos == 0 or n_neg == 0:
         return None
@@ -185,17 +318,26 @@ def _fit_linear(
     return np.asarray(clf.coef_, dtype=np.float32).ravel()
 
 
+def linear_mask(doc_freq: npt.NDArray[np.int32] | None, cfg: RankConfig) -> FloatArray | None:
+    """The columns the lexical linear model reads: terms in at least ``linear_min_df`` papers."""
+    if doc_freq is None or cfg.linear_min_df <= 1:
+        return None
+    return (doc_freq >= cfg.linear_min_df).astype(np.float32)
+
+
 def with_linear(
     profile: Profile,
     background_lexical: sp.csr_matrix,
     background_dense: FloatArray | None = None,
     doc_freq: npt.NDArray[np.int32] | None = None,
+    mask: FloatArray | None = None,
 ) -> Profile:
     """The profile plus linear models: positives against background rows and negatives.
 
     arxiv-sanity-lite trains its SVM against every paper on each request; a few thousand
     random papers tell a topic from the rest almost as well, in a fraction of the time.
     The caller keeps positives out of the background.  Explicit negatives join it.
+    ``mask`` (else derived from ``doc_freq``) restricts the lexical model's columns.
     """
     cfg = profile.config
     if cfg.linear_weight <= 0 or profile.size == 0:
@@ -204,9 +346,9 @@ def with_linear(
     if profile.neg_lexical is not None and profile.neg_lexical.shape[0]:
         neg_lex = sp.vstack([background_lexical, profile.neg_lexical]).tocsr()
     pos_lex = profile.pos_lexical
-    mask = None
-    if doc_freq is not None and cfg.linear_min_df > 1:
-        mask = (doc_freq >= cfg.linear_min_df).astype(np.float32)
+    if mask is None:
+        mask = linear_mask(doc_freq, cfg)
+    if mask is not None:
         pos_lex, neg_lex = _masked(pos_lex, mask), _masked(neg_lex, mask)
     lex_coef = _fit_linear(pos_lex, neg_lex, cfg.linear_c)
     dense_coef = None
@@ -238,9 +380,36 @@ def author_weights(
     return out
 
 
-def author_affinity(cand_authors: sp.csr_matrix, weights: FloatArray) -> FloatArray:
-    """Each candidate's affinity: the sum of what its authors are worth to the user."""
-    return np.asarray(cand_authors @ weights, dtype=np.float32).ravel()
+def author_affinity(
+    cand_authors: sp.csr_matrix, weights: FloatArray, norm: AuthorNorm = "sum", top: int = 2
+) -> FloatArray:
+    """Each candidate's affinity: what its authors are worth to the user, combined by ``norm``.
+
+    ``sum`` adds every author's worth, so a paper with a long author list collects more
+    matches whatever its subject; ``mean`` divides by the number of authors; ``sqrt`` by
+    its square root; ``top`` adds only the ``top`` strongest (a paper by one followed author
+    and twenty others scores as one by that author alone, and twenty weak matches count as
+    ``top`` of them).
+    """
+    rows = sp.csr_matrix(cand_authors)
+    n = rows.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    values = np.asarray(weights, dtype=np.float32)[rows.indices]
+    lengths = np.diff(rows.indptr)
+    row_of = np.repeat(np.arange(n), lengths)
+    if norm == "top":
+        # Per row, its values in descending order; keep the first ``top`` of each row.
+        order = np.lexsort((-values, row_of))
+        rank = np.arange(len(order)) - rows.indptr[row_of[order]]
+        keep = order[rank < top]
+        return np.bincount(row_of[keep], weights=values[keep], minlength=n).astype(np.float32)
+    total = np.bincount(row_of, weights=values, minlength=n)
+    if norm == "mean":
+        total = total / np.maximum(lengths, 1)
+    elif norm == "sqrt":
+        total = total / np.sqrt(np.maximum(lengths, 1))
+    return total.astype(np.float32)
 
 
 def _masked_norms(rows: sp.csr_matrix, mask: FloatArray) -> FloatArray:
@@ -254,14 +423,6 @@ def _masked(rows: sp.csr_matrix, mask: FloatArray) -> sp.csr_matrix:
     """Rows restricted to the masked-in columns and L2-normalized again."""
     kept = sp.csr_matrix(rows @ sp.diags(mask))
     return sp.csr_matrix(sp.diags(1.0 / _masked_norms(rows, mask)) @ kept)
-
-
-def _standardize(x: FloatArray) -> FloatArray:
-    # Per-request z-scores make lexical and dense similarities (different scales) addable.
-    std = float(x.std())
-    centered = x - x.mean()
-    out: FloatArray = (centered / std if std > 1e-12 else centered).astype(np.float32)
-    return out
 
 
 def _knn_channel(sims: FloatArray, k: int, centroid: FloatArray, weight: float) -> FloatArray:
@@ -280,14 +441,18 @@ def _dense_sims(cand: Dense, rows: Dense) -> FloatArray:
     return out
 
 
+def _unit(vector: npt.NDArray[np.floating]) -> FloatArray:
+    norm = float(np.linalg.norm(vector))
+    out: FloatArray = np.asarray(vector / norm if norm > 0 else vector, dtype=np.float32)
+    return out
+
+
 def _centroid_sparse(rows: sp.csr_matrix) -> FloatArray:
-    mean = np.asarray(rows.mean(axis=0), dtype=np.float32)
-    return np.asarray(normalize(mean), dtype=np.float32).ravel()
+    return _unit(np.asarray(rows.mean(axis=0), dtype=np.float32).ravel())
 
 
 def _centroid_dense(rows: Dense) -> FloatArray:
-    mean = np.asarray(rows, dtype=np.float32).mean(axis=0, keepdims=True)
-    return np.asarray(normalize(mean), dtype=np.float32).ravel()
+    return _unit(np.asarray(rows, dtype=np.float32).mean(axis=0))
 
 
 def blend_channels(
@@ -302,23 +467,8 @@ def blend_channels(
 
     Call it on all candidates at once: statistics of a subset are not comparable.
     """
-    if len(lexical) == 0:
-        return lexical
-    lex = _standardize(lexical)
-    if linear is not None:
-        lex = lex + cfg.linear_weight * _standardize(linear)
-    total = cfg.lexical_weight * lex
-    if dense is not None:
-        den = _standardize(dense)
-        if dense_linear is not None:
-            den = den + cfg.linear_weight * _standardize(dense_linear)
-        total = total + cfg.dense_weight * den
-    if authors is not None and cfg.author_weight > 0:
-        # Not standardized: a match is evidence whose worth (the names' rarity) does not
-        # depend on how many other candidates happen to match; z-scores of a mostly-zero
-        # channel would make one match count more on a day with fewer matches.
-        total = total + cfg.author_weight * authors
-    return total.astype(np.float32)
+    raw = raw_channels(lexical, linear, dense, dense_linear, authors, None, None)
+    return blend_matrix(raw, cfg.fixed_weights())
 
 
 def score_profile(
@@ -326,16 +476,18 @@ def score_profile(
     cand_lexical: sp.csr_matrix,
     cand_dense: Dense | None = None,
     cand_authors: sp.csr_matrix | None = None,
+    cand_links: FloatArray | None = None,
 ) -> Scores:
     """Score candidate rows against a profile (higher is better).
 
     ``cand_authors`` (the candidates' author rows) enables author affinity when the
-    profile has author weights.
+    profile has author weights; ``cand_links`` (1 where a candidate links code or a
+    project page) the links evidence.
     """
     cfg = profile.config
     n = cand_lexical.shape[0]
     lex_sims = _sparse_sims(cand_lexical, profile.pos_lexical)
-    lex_cent = np.asarray(cand_lexical @ _centroid_sparse(profile.pos_lexical), dtype=np.float32)
+    lex_cent = np.asarray(cand_lexical @ profile.lex_centroid, dtype=np.float32)
     lexical = _knn_channel(lex_sims, cfg.k, lex_cent, cfg.centroid_weight)
     if profile.neg_lexical is not None and profile.neg_lexical.shape[0]:
         lexical -= cfg.negative_weight * _sparse_sims(cand_lexical, profile.neg_lexical).max(axis=1)
@@ -359,15 +511,24 @@ def score_profile(
         dense_linear = np.asarray(cand_dense, dtype=np.float32) @ profile.dense_coef
     authors = None
     if cand_authors is not None and profile.author_weights is not None:
-        authors = author_affinity(cand_authors, profile.author_weights)
-    total = blend_channels(lexical, dense, cfg, linear, dense_linear, authors)
+        authors = author_affinity(
+            cand_authors, profile.author_weights, cfg.author_norm, cfg.author_top
+        )
+    team = None
+    if cand_authors is not None:
+        team = np.log1p(np.diff(sp.csr_matrix(cand_authors).indptr)).astype(np.float32)
+    links = None if cand_links is None else np.asarray(cand_links, dtype=np.float32)
+    raw = raw_channels(lexical, linear, dense, dense_linear, authors, team, links)
+    total = blend_matrix(raw, profile.weights)
     if n == 0 or nearest_sims.shape[1] == 0:
         nearest = np.zeros(n, dtype=np.int64)
         near_sim = np.zeros(n, np.float32)
     else:
         nearest = nearest_sims.argmax(axis=1).astype(np.int64)
         near_sim = nearest_sims[np.arange(n), nearest].astype(np.float32)
-    return Scores(total, nearest, near_sim, lexical, dense, linear, dense_linear, authors)
+    return Scores(
+        total, nearest, near_sim, lexical, dense, linear, dense_linear, authors, links, team
+    )
 
 
 def contributing_terms(
@@ -381,7 +542,7 @@ def contributing_terms(
     row = sp.csr_matrix(candidate)
     if row.nnz == 0 or profile.size == 0:
         return ()
-    centroid = _centroid_sparse(profile.pos_lexical)
+    centroid = profile.lex_centroid
     contrib = row.data * centroid[row.indices]
     order = np.argsort(-contrib)[:k]
     return tuple((int(row.indices[i]), float(contrib[i])) for i in order if contrib[i] > 0)

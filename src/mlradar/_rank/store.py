@@ -119,36 +119,84 @@ class FeatureStore:
         self._maps: dict[str, npt.NDArray[Any]] = {}
         #: Arrays derived from ids and moves (live mask, lookup keys), keyed by the counts.
         self._derived: dict[str, tuple[tuple[int, int], Any]] = {}
+        self._writable = True
+        #: The embedding model the files hold vectors of (None: none), and meta.json's
+        #: identity when it was read (see :meth:`reload`).
+        self._on_disk_model: str | None = meta.model
+        self._signature: tuple[int, int, int] | None = None
 
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, n_features: int, model: str | None) -> FeatureStore:
-        """Open (or create) the store; a store of another format or feature space is reset."""
+    def open(
+        cls, path: Path, n_features: int, model: str | None, *, writable: bool = True
+    ) -> FeatureStore:
+        """Open the store; a store of another format or feature space is reset.
+
+        A reader (``writable=False``) never writes: a missing or foreign store reads as
+        empty, and embeddings of another model read as absent, until a writer resets
+        them.  Call :meth:`reload` to see what writers (other processes) added since.
+        """
+        store = cls(path, StoreMeta(n_features=n_features, model=model))
+        store._writable = writable
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            meta_file = path / "meta.json"
-            meta = StoreMeta(n_features=n_features, model=model)
-            if meta_file.is_file():
-                try:
-                    loaded = StoreMeta(**json.loads(meta_file.read_text()))
-                except (ValueError, TypeError):
-                    loaded = None  # unreadable: rebuild rather than fail
-                if loaded and loaded.format == FORMAT and loaded.n_features == n_features:
-                    meta = loaded
-            store = cls(path, meta)
+            if writable:
+                path.mkdir(parents=True, exist_ok=True)
+            store._load_meta(model)
+            if not writable:
+                return store
+            meta = store.meta
             if meta.rows == 0:
                 store._reset_files()
             elif meta.author_features != AUTHOR_FEATURES:
                 # Names hashed into another space: drop them, the back-fill redoes them.
                 store._write_meta(store._without_authors())
-            if meta.model != model:
+            if store._on_disk_model != model:
                 # Another embedding model: its vectors mean nothing to this one.
-                store._truncate("dense", 0)
-                store.meta = replace(store.meta, model=model, dim=0, dense_rows=0)
+                store._replace_empty("dense")
             return store
         except OSError as exc:
             raise StorageError(f"cannot open the feature store {path}: {exc}") from exc
+
+    def _meta_signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = self._file("meta.json").stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _load_meta(self, model: str | None) -> None:
+        """Read meta.json as this process may use it (see :meth:`open`)."""
+        signature = self._meta_signature()
+        meta = StoreMeta(n_features=self.meta.n_features, model=model)
+        on_disk: str | None = model
+        if signature is not None:
+            try:
+                loaded = StoreMeta(**json.loads(self._file("meta.json").read_text()))
+            except (ValueError, TypeError, OSError):
+                loaded = None  # unreadable: rebuild rather than fail
+            if loaded and loaded.format == FORMAT and loaded.n_features == meta.n_features:
+                meta, on_disk = loaded, loaded.model
+        if meta.rows and meta.author_features != AUTHOR_FEATURES:
+            meta = replace(meta, author_rows=0, author_nnz=0, author_df_docs=0)
+        if on_disk != model:
+            meta = replace(meta, model=model, dim=0, dense_rows=0)
+        self.meta = meta
+        self._on_disk_model = on_disk
+        self._signature = signature
+        self._maps.clear()
+        self._derived.clear()
+
+    def reload(self) -> bool:
+        """Read meta.json again if a writer replaced it; returns whether anything changed.
+
+        Cheap (one ``stat``) when nothing did.  Writers only append past the counts a
+        reader knows, so the rows it has read stay valid.
+        """
+        if self._meta_signature() == self._signature:
+            return False
+        self._load_meta(self.meta.model)
+        return True
 
     def _file(self, kind: str) -> Path:
         return self.path / kind
@@ -164,13 +212,22 @@ class FeatureStore:
     def _df_file(self, gen: int, prefix: str = "df") -> Path:
         return self._file(prefix if gen == 0 else f"{prefix}.{gen}")
 
+    def _replace_empty(self, kind: str) -> None:
+        # A new empty file replaces the old one rather than truncating it: a reader still
+        # mapping the old file keeps it (truncating a mapped file kills it with SIGBUS).
+        tmp = self._file(f"{kind}.new")
+        tmp.write_bytes(b"")
+        os.replace(tmp, self._file(kind))
+
     def _reset_files(self) -> None:
         for kind in ("ids", "days", "fp", "indices", "data", "dense", "moves", "aindices"):
-            self._file(kind).write_bytes(b"")
+            self._replace_empty(kind)
         for old in self._df_files("df") + self._df_files("adf"):
             old.unlink()
-        np.zeros(1, dtype=np.int64).tofile(self._file("indptr"))
-        np.zeros(1, dtype=np.int64).tofile(self._file("aindptr"))
+        for kind in ("indptr", "aindptr"):
+            tmp = self._file(f"{kind}.new")
+            np.zeros(1, dtype=np.int64).tofile(tmp)
+            os.replace(tmp, self._file(kind))
         self.meta = replace(
             self._without_authors(),
             rows=0,
@@ -223,12 +280,23 @@ class FeatureStore:
 
     def doc_freq(self) -> DocFreq:
         """Document frequencies over the live rows (retired rows were subtracted)."""
-        return self._read_df("df", self.meta.df_gen, self.meta.df_docs, self.meta.n_features)
+        try:
+            return self._read_df("df", self.meta.df_gen, self.meta.df_docs, self.meta.n_features)
+        except StorageError:
+            if not self.reload():  # a writer replaced the generation this meta names
+                raise
+            return self._read_df("df", self.meta.df_gen, self.meta.df_docs, self.meta.n_features)
 
     def author_doc_freq(self) -> DocFreq:
         """How many live rows (among those with author rows) name each hashed author."""
-        m = self.meta
-        return self._read_df("adf", m.author_df_gen, m.author_df_docs, AUTHOR_FEATURES)
+        try:
+            m = self.meta
+            return self._read_df("adf", m.author_df_gen, m.author_df_docs, AUTHOR_FEATURES)
+        except StorageError:
+            if not self.reload():
+                raise
+            m = self.meta
+            return self._read_df("adf", m.author_df_gen, m.author_df_docs, AUTHOR_FEATURES)
 
     def _read_df(self, prefix: str, gen: int, n_docs: int, width: int) -> DocFreq:
         if n_docs == 0:
@@ -638,7 +706,11 @@ class FeatureStore:
             values.astype(_dtype_file(kind), copy=False).tofile(fh)
 
     def _write_meta(self, meta: StoreMeta) -> None:
+        if not self._writable:
+            raise StorageError(f"the feature store {self.path} was opened for reading")
         tmp = self._file("meta.json.tmp")
         tmp.write_text(json.dumps(asdict(meta)))
         os.replace(tmp, self._file("meta.json"))
         self.meta = meta
+        self._on_disk_model = meta.model
+        self._signature = self._meta_signature()

@@ -11,11 +11,14 @@ from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
 from mlradar._storage._items import ItemsStorage
 from mlradar._storage._library import LibraryStorage
+from mlradar._storage._locks import LocksStorage
 from mlradar._storage._papers import PapersStorage
 from mlradar._storage._sources import SourcesStorage
 
 
-class Storage(SourcesStorage, ItemsStorage, CatalogStorage, PapersStorage, LibraryStorage):
+class Storage(
+    SourcesStorage, ItemsStorage, CatalogStorage, PapersStorage, LibraryStorage, LocksStorage
+):
     """All persistent state of one radar."""
 
 

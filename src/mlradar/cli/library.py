@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from mlradar.types import Recommendation
 tag_app = typer.Typer(help="Tag papers and items: tag add, tag rm, tag list.", no_args_is_help=True)
 
 DEFAULT_EVAL_DATA = Path("..") / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
+DEFAULT_EVAL_FEEDS = Path("..") / "shared" / "data" / "feeds"
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -56,6 +58,16 @@ def _print_recommendations(recs: list[Recommendation], as_json: bool, empty: str
             f"[bold]{escape(rec.title)}[/bold]\n[dim]{escape(rec.reason)}[/dim]",
         )
     console.print(table)
+
+
+def _note_index_behind(r: Any) -> None:
+    """Recommendations rank what the index holds: say so when the database holds more."""
+    if r.rank_index_behind():
+        err_console.print(
+            "note: some papers or items are not in the ranking index yet; "
+            "run `mlradar index` to rank them too",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -161,10 +173,32 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Rank new papers by your tags, likes and dismissals (default: new since last digest)."""
-        recs = radar(ctx).recommend(
-            tag=tag, since=_day(since, "--since"), until=_day(until, "--until"), limit=limit
-        )
-        _print_recommendations(recs, as_json, "nothing new in that window")
+        r = radar(ctx)
+        first, last = _day(since, "--since"), _day(until, "--until")
+        if first is not None or last is not None:
+            recs = r.recommend(tag=tag, since=first, until=last, limit=limit)
+            _note_index_behind(r)
+            _print_recommendations(recs, as_json, "nothing new in that window")
+            return
+        # A digest: what is new since the last one; shown, it is marked as sent.
+        window = r.digest_window(tag)
+        recs = r.recommend(tag=tag, limit=limit) if window.has_new else []
+        if not recs:
+            newest = r.newest_window()
+            offer = ""
+            if newest is not None:
+                since_n, until_n = newest
+                offer = (
+                    f"; the newest papers in the corpus instead (listed {since_n} to {until_n}):"
+                )
+            err_console.print(
+                f"nothing new from {window.since} to {window.until}{offer}", highlight=False
+            )
+            if newest is not None:
+                recs = r.recommend(tag=tag, since=newest[0], until=newest[1], limit=limit)
+        _note_index_behind(r)
+        _print_recommendations(recs, as_json, "nothing to recommend")
+        r.mark_digest_sent(tag, window=(window.since, window.until))
 
     @app.command("related")
     def related(
@@ -183,7 +217,8 @@ def register(app: typer.Typer) -> None:
             False, "--embed", help="Also compute missing embeddings (needs mlradar[semantic])."
         ),
     ) -> None:
-        """Bring the ranking features up to date (recommend does this too, incrementally)."""
+        """Bring the ranking features up to date with the database (incrementally; imports
+        and updates do it too).  Safe to run while other commands read or sync."""
         r = radar(ctx)
         start = time.perf_counter()
         added = r.sync_rank_index()
@@ -202,7 +237,19 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(
             DEFAULT_EVAL_DATA, "--data", help="arXiv metadata JSON lines (.gz ok)."
         ),
-        quick: bool = typer.Option(False, "--quick", help="Fewer tasks: a minute, not an hour."),
+        feeds: Path = typer.Option(
+            DEFAULT_EVAL_FEEDS,
+            "--feeds",
+            help="The shared data's feeds folder (the curator and labs tasks come from it).",
+        ),
+        quick: bool = typer.Option(
+            False,
+            "--quick",
+            help="About a minute: a 10,000-paper subset, fewer tasks, the baseline and ours.",
+        ),
+        split: str = typer.Option(
+            "test", "--split", help="test (reported) or dev (where weights may be chosen)."
+        ),
         author_tasks: int | None = typer.Option(
             None, "--author-tasks", help="Author tasks to sample."
         ),
@@ -224,89 +271,146 @@ def register(app: typer.Typer) -> None:
         methods: str | None = typer.Option(
             None, "--methods", help="Only methods whose name contains one of these (a,b,...)."
         ),
+        kinds: str | None = typer.Option(
+            None, "--tasks", help="Only these task kinds (curator,curator-3,labs,author,...)."
+        ),
+        per_kind: int | None = typer.Option(
+            None, "--per-kind", help="At most this many author and category tasks per kind."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """Compare rankers on real data: arxiv-sanity-lite, BM25 and ours (docs/benchmarks.md)."""
         run_and_report(
-            data=data,
-            quick=quick,
-            author_tasks=author_tasks,
-            limit_papers=limit_papers,
-            cache_dir=cache_dir,
-            dense=dense,
-            cat_draws=cat_draws,
-            seed=seed,
-            methods=methods,
+            EvalRequest(
+                data=data,
+                feeds=feeds,
+                quick=quick,
+                split=split,
+                author_tasks=author_tasks,
+                limit_papers=limit_papers,
+                cache_dir=cache_dir,
+                dense=dense,
+                cat_draws=cat_draws,
+                seed=seed,
+                methods=methods,
+                kinds=kinds,
+                per_kind=per_kind,
+            ),
             as_json=as_json,
         )
 
 
-def run_and_report(
-    *,
-    data: Path,
-    quick: bool,
-    author_tasks: int | None,
-    limit_papers: int | None,
-    cache_dir: Path | None,
-    dense: bool | None,
-    cat_draws: int | None,
-    seed: int,
-    methods: str | None,
-    as_json: bool,
-) -> None:
-    """Load the corpus, build features and tasks, run every method, print the table."""
+@dataclass(frozen=True, slots=True)
+class EvalRequest:
+    """What ``mlradar eval`` was asked to run."""
+
+    data: Path
+    feeds: Path | None = None
+    quick: bool = False
+    split: str = "test"
+    author_tasks: int | None = None
+    limit_papers: int | None = None
+    cache_dir: Path | None = None
+    dense: bool | None = None
+    cat_draws: int | None = None
+    seed: int = 0
+    methods: str | None = None
+    kinds: str | None = None
+    per_kind: int | None = None
+
+
+#: ``eval --quick``: papers in the subset, author tasks, category tasks per kind.
+QUICK_PAPERS, QUICK_AUTHORS, QUICK_CATEGORIES = 10_000, 12, 8
+
+
+def run_and_report(request: EvalRequest, *, as_json: bool = False) -> None:
+    """Load the corpus, build features and tasks, run every method, print the tables."""
     from mlradar._rank import eval as ev
     from mlradar._rank.corpus import read_snapshot
 
-    def log(message: str) -> None:
-        err_console.print(f"[dim]{escape(message)}[/dim]")
+    started = time.perf_counter()
 
-    start = time.perf_counter()
-    corpus = read_snapshot(data, limit=limit_papers)
-    log(f"read {len(corpus)} papers from {data} in {time.perf_counter() - start:.1f}s")
+    def log(message: str) -> None:
+        err_console.print(
+            f"[dim]{time.perf_counter() - started:5.0f}s {escape(message)}[/dim]", highlight=False
+        )
+
+    q = request.quick
+    feeds = request.feeds if request.feeds is not None and request.feeds.is_dir() else None
+    corpus = read_snapshot(request.data, limit=request.limit_papers)
+    log(f"read {len(corpus)} papers from {request.data}")
+    if q:
+        corpus = ev.quick_corpus(corpus, feeds, QUICK_PAPERS, request.seed)
+        log(f"quick: a subset of {len(corpus)} papers (every curator week, topped up at random)")
     options = ev.EvalOptions(
-        author_tasks=author_tasks if author_tasks is not None else (40 if quick else 300),
-        cat_draws=cat_draws if cat_draws is not None else (1 if quick else 2),
-        seed=seed,
+        author_tasks=request.author_tasks
+        if request.author_tasks is not None
+        else (QUICK_AUTHORS if q else 150),
+        cat_draws=request.cat_draws if request.cat_draws is not None else 1,
+        seed=request.seed,
+        split=request.split,
+        few_draws=2 if q else 5,
+        measure_memory=not q,
     )
-    embeddings = ev.load_or_embed(corpus, cache_dir, None, compute=bool(dense), log=log)
-    if dense and embeddings is None:
+    embeddings = None
+    if not q or request.dense:
+        embeddings = ev.load_or_embed(
+            corpus, request.cache_dir, None, compute=bool(request.dense), log=log
+        )
+    if request.dense and embeddings is None:
         raise InvalidInputError("no embeddings: install mlradar[semantic] (or give --cache-dir)")
-    if dense is False:
+    if request.dense is False:
         embeddings = None
     chosen = ev.default_methods(embeddings is not None)
-    if methods:
-        wanted = [w.strip() for w in methods.split(",") if w.strip()]
+    if q and not request.methods:
+        chosen = [m for m in chosen if m.name in ev.QUICK_METHODS]
+    if request.methods:
+        wanted = [w.strip() for w in request.methods.split(",") if w.strip()]
         chosen = [m for m in chosen if any(w in m.name for w in wanted)]
         if not chosen:
-            raise InvalidInputError(f"no method matches {methods!r}")
-    start = time.perf_counter()
-    baselines = any(not m.name.startswith("ours") for m in chosen)
-    features = ev.build_features(corpus, embeddings, log=log, baselines=baselines)
-    feature_seconds = time.perf_counter() - start
-    tasks = ev.build_tasks(corpus, options)
-    if quick:
-        tasks = _thin_categories(tasks, 12)
-    log(f"{len(tasks)} tasks; features in {feature_seconds:.0f}s")
+            raise InvalidInputError(f"no method matches {request.methods!r}")
+    plain = any(m.baseline and m.name != ev.BASELINE for m in chosen)
+    features = ev.build_features(
+        corpus,
+        embeddings,
+        log=log,
+        baselines=any(m.baseline for m in chosen),
+        plain_baseline=plain,
+    )
+    feature_seconds = time.perf_counter() - started
+    tasks = ev.build_tasks(corpus, options, feeds)
+    if q or request.per_kind is not None:
+        limit = request.per_kind if request.per_kind is not None else QUICK_CATEGORIES
+        kinds = ("cat-", "author") if request.per_kind is not None else ("cat-",)
+        tasks = _thin(tasks, limit, kinds)
+    if request.kinds:
+        wanted_kinds = {k.strip() for k in request.kinds.split(",")}
+        tasks = [t for t in tasks if t.kind in wanted_kinds]
+    counts = ", ".join(f"{sum(t.kind == k for t in tasks)} {k}" for k in ev.KINDS)
+    log(f"{len(tasks)} tasks ({counts}), split {request.split}")
     report = ev.run_eval(
         corpus,
         features,
         chosen,
         tasks,
+        measure_memory=options.measure_memory,
         feature_seconds=feature_seconds,
         log=log,
     )
+    log("done")
     if as_json:
         print_json(report)
         return
-    console.print(render_report(report))
+    for table in render_report(report):
+        console.print(table)
 
 
-def _thin_categories(tasks: list[Any], per_kind: int) -> list[Any]:
+def _thin(tasks: list[Any], per_kind: int, kinds: tuple[str, ...] = ("cat-",)) -> list[Any]:
+    """At most ``per_kind`` tasks of each kind starting with one of ``kinds``."""
     kept: list[Any] = []
     counts: dict[str, int] = {}
     for t in tasks:
-        if t.kind != "author":
+        if t.kind.startswith(kinds):
             counts[t.kind] = counts.get(t.kind, 0) + 1
             if counts[t.kind] > per_kind:
                 continue
@@ -314,33 +418,42 @@ def _thin_categories(tasks: list[Any], per_kind: int) -> list[Any]:
     return kept
 
 
-def render_report(report: Any) -> Table:
-    """The comparison table: one row per method, recall@50 / nDCG@10 per task kind."""
-    kinds = [
-        k for k in ("author", "cat-cold", "cat-warm") if any(r.task_kind == k for r in report.rows)
-    ]
+def render_report(report: Any) -> list[Table]:
+    """One table per task kind: every method with arxiv-sanity-lite's method beside it."""
+    from mlradar._rank.eval import BASELINE, KINDS
+
+    tables = []
     methods = list(dict.fromkeys(r.method for r in report.rows))
-    table = Table(
-        title=f"mlradar eval: {report.corpus_size} papers "
-        "(R = recall@50, N = nDCG@10; * = author names in features: leaks the author task)"
-    )
-    table.add_column("method")
-    for k in kinds:
-        n = next(r.n_tasks for r in report.rows if r.task_kind == k)
-        table.add_column(f"{k} R ({n})", justify="right")
-        table.add_column(f"{k} N", justify="right")
-    table.add_column("s/rec", justify="right")
-    table.add_column("peak +MB", justify="right")
-    for m in methods:
-        rows = {r.task_kind: r for r in report.rows if r.method == m}
-        leaky = any(r.uses_authors for r in rows.values())
-        cells = [m + (" *" if leaky else "")]
-        for k in kinds:
-            r = rows.get(k)
-            cells += [f"{r.recall_at_50:.3f}", f"{r.ndcg_at_10:.3f}"] if r else ["", ""]
-        secs = [r.seconds_per_rec for r in rows.values()]
-        cells.append(f"{sum(secs) / len(secs):.3f}" if secs else "")
-        peak = report.peak_extra_mb.get(m)
-        cells.append("" if peak is None else f"{peak:.0f}")
-        table.add_row(*cells)
-    return table
+    for kind in KINDS:
+        rows = {r.method: r for r in report.rows if r.task_kind == kind}
+        if not rows:
+            continue
+        first = next(iter(rows.values()))
+        base = rows.get(BASELINE)
+        table = Table(
+            title=f"{kind}: {first.n_tasks} tasks, split {first.split}, {report.corpus_size} "
+            "papers (* = author names in the features; x AS = ratio to arxiv-sanity)",
+            title_justify="left",
+        )
+        for col in ("method", "P@10", "x AS", "MAP", "x AS", "nDCG@10", "R@50", "s/rec"):
+            table.add_column(col, justify="left" if col == "method" else "right")
+        for m in methods:
+            r = rows.get(m)
+            if r is None:
+                continue
+
+            def ratio(mine: float, theirs: float | None) -> str:
+                return f"{mine / theirs:.2f}" if theirs else ""
+
+            table.add_row(
+                escape(m) + (" *" if r.uses_authors else ""),
+                f"{r.precision_at_10:.3f}",
+                ratio(r.precision_at_10, base.precision_at_10 if base else None),
+                f"{r.map:.3f}",
+                ratio(r.map, base.map if base else None),
+                f"{r.ndcg_at_10:.3f}",
+                f"{r.recall_at_50:.3f}",
+                f"{r.seconds_per_rec:.2f}",
+            )
+        tables.append(table)
+    return tables

@@ -1,0 +1,93 @@
+"""Naming hashed terms without scikit-learn: the analyzer and hash our features use.
+
+Stored features are hashed 1-2-grams (:class:`~mlradar._rank.features.LexicalEncoder`,
+scikit-learn's ``HashingVectorizer``): a row says which columns a paper has, not which
+words.  To say *which* words a recommendation shares with the user's papers, the shown
+papers' texts are analyzed again and their terms hashed, and the columns that weigh most
+are named.  scikit-learn takes a second to import, more than a whole answer may take, so
+this module repeats its analyzer (accents stripped, lower case, its token pattern, its
+English stop words, then unigrams and bigrams) and its hash (MurmurHash3, x86 32-bit,
+seed 0, ``abs(h) % n_features``) with the small ``mmh3`` package.  A test checks both
+against scikit-learn on real abstracts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import mmh3
+
+from mlradar._rank.features import TOKEN_PATTERN
+
+#: scikit-learn's ``ENGLISH_STOP_WORDS`` (the Glasgow Information Retrieval Group's list,
+#: BSD-3-Clause), word for word: the features were hashed without these.
+STOP_WORDS = frozenset(
+    """
+    a about above across after afterwards again against all almost alone along already
+    also although always am among amongst amoungst amount an and another any anyhow
+    anyone anything anyway anywhere are around as at back be became because become
+    becomes becoming been before beforehand behind being below beside besides between
+    beyond bill both bottom but by call can cannot cant co con could couldnt cry de
+    describe detail do done down due during each eg eight either eleven else elsewhere
+    empty enough etc even ever every everyone everything everywhere except few fifteen
+    fifty fill find fire first five for former formerly forty found four from front full
+    further get give go had has hasnt have he hence her here hereafter hereby herein
+    hereupon hers herself him himself his how however hundred i ie if in inc indeed
+    interest into is it its itself keep last latter latterly least less ltd made many
+    may me meanwhile might mill mine more moreover most mostly move much must my myself
+    name namely neither never nevertheless next nine no nobody none noone nor not
+    nothing now nowhere of off often on once one only onto or other others otherwise our
+    ours ourselves out over own part per perhaps please put rather re same see seem
+    seemed seeming seems serious several she should show side since sincere six sixty so
+    some somehow someone something sometime sometimes somewhere still such system take
+    ten than that the their them themselves then thence there thereafter thereby
+    therefore therein thereupon these they thick thin third this those though three
+    through throughout thru thus to together too top toward towards twelve twenty two un
+    under until up upon us very via was we well were what whatever when whence whenever
+    where whereafter whereas whereby wherein whereupon wherever whether which while
+    whither who whoever whole whom whose why will with within without would yet you your
+    yours yourself yourselves
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_INT_MIN = -(2**31)
+
+
+def _strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def analyze(text: str) -> list[str]:
+    """The terms the feature hasher saw in ``text``: unigrams, then bigrams, in order."""
+    tokens = [t for t in _TOKEN.findall(_strip_accents(text.lower())) if t not in STOP_WORDS]
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+def term_column(term: str, n_features: int) -> int:
+    """The column a term is hashed to, as scikit-learn's ``FeatureHasher`` computes it."""
+    h = mmh3.hash(term.encode("utf-8"), 0, signed=True)
+    if h == _INT_MIN:  # abs() of it overflows in scikit-learn's int32: its stated value
+        return (2147483647 - (n_features - 1)) % n_features
+    return abs(h) % n_features
+
+
+def name_columns(text: str, columns: Iterable[int], n_features: int) -> dict[int, str]:
+    """The first term of ``text`` hashed to each of ``columns`` (columns no term of the text
+    hashes to are left out)."""
+    wanted = set(columns)
+    out: dict[int, str] = {}
+    for term in dict.fromkeys(analyze(text)):
+        col = term_column(term, n_features)
+        if col in wanted and col not in out:
+            out[col] = term
+            if len(out) == len(wanted):
+                break
+    return out
+
+
+__all__ = ["STOP_WORDS", "analyze", "name_columns", "term_column"]

@@ -1,0 +1,43 @@
+"""Start-up stays light: the command line imports no numerical library until a command
+ranks.  (numpy, scipy and scikit-learn cost seconds on a busy machine; torch more.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("numpy", "scipy", "sklearn", "torch", "sentence_transformers")
+
+PROBE = """
+import json, sys
+{body}
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def loaded_after(body: str, tmp_path: Path) -> list[str]:
+    code = PROBE.format(body=body, heavy=HEAVY)
+    env = {"MLRADAR_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path), "PATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    loaded: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_cli_imports_no_numerical_library(tmp_path: Path) -> None:
+    assert loaded_after("import mlradar.cli", tmp_path) == []
+
+
+def test_stats_and_items_import_no_numerical_library(tmp_path: Path) -> None:
+    db = tmp_path / "radar.sqlite"
+    for command in (["stats", "--json"], ["items", "-n", "3"]):
+        body = f"""
+from typer.testing import CliRunner
+from mlradar.cli import app
+result = CliRunner().invoke(app, ["--db", {str(db)!r}, *{command!r}])
+assert result.exit_code == 0, result.output
+"""
+        assert loaded_after(body, tmp_path) == [], command
