@@ -105,3 +105,12 @@ def test_0005_papers_beyond_arxiv_keeps_every_paper_and_library_entry(any_db_url
         assert len(storage.search("zebracorn", kinds=("paper",))) == 4
     finally:
         storage.close()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    # Opening a database at the head skips importing Alembic; the two must agree.
+    from alembic.script import ScriptDirectory
+
+    from mlradar._storage._engine import head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()

@@ -41,3 +41,31 @@ result = CliRunner().invoke(app, ["--db", {str(db)!r}, *{command!r}])
 assert result.exit_code == 0, result.output
 """
         assert loaded_after(body, tmp_path) == [], command
+
+
+#: What reading stored data needs none of: the migrator (a database already at the head is
+#: checked with one query), the HTTP client, the feed and XML parsers.
+NOT_FOR_READING = ("alembic", "httpx", "feedparser", "lxml", "markdown_it")
+
+
+def test_reading_commands_import_no_fetching_or_migrating_machinery(tmp_path: Path) -> None:
+    db = tmp_path / "radar.sqlite"
+    subprocess.run(
+        [sys.executable, "-m", "mlradar", "--db", str(db), "stats"],
+        capture_output=True,
+        env={"MLRADAR_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path), "PATH": ""},
+        check=True,
+    )  # creates and migrates the database first
+    body = f"""
+from typer.testing import CliRunner
+from mlradar.cli import app
+for command in (["stats", "--json"], ["items", "-n", "3"]):
+    result = CliRunner().invoke(app, ["--db", {str(db)!r}, *command])
+    assert result.exit_code == 0, result.output
+"""
+    code = PROBE.format(body=body, heavy=NOT_FOR_READING)
+    env = {"MLRADAR_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path), "PATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

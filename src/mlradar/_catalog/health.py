@@ -60,8 +60,8 @@ _PARKING_HOSTS = (
 _LOGIN_WORDS = ("login", "signin", "sign-in", "sign_in", "log-in", "auth/", "accounts/")
 
 #: Defaults for ``mlradar catalog check``.
-DEFAULT_TIMEOUT = 20.0
-DEFAULT_CONCURRENCY = 8
+from mlradar._catalog.limits import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT  # noqa: E402
+
 PER_HOST_CONNECTIONS = 2
 PER_HOST_INTERVAL = 1.0
 # Enough to know a GET answered; the body itself is not needed.

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self
 
-from mlradar._config import Settings
-from mlradar._storage import Storage
 from mlradar.types import SearchHit
 
 if TYPE_CHECKING:
@@ -15,10 +13,12 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from mlradar._config import Settings
     from mlradar._radar._core import RadarCore
     from mlradar._rank.embed import Embedder
     from mlradar._rank.index import RankIndex
     from mlradar._rank.models import Profile
+    from mlradar._storage import Storage
 
 
 class RadarBase:

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
-from mlradar._catalog import health
 from mlradar._catalog.builtin import builtin_entries, catalog_version
 from mlradar._catalog.kinds import KINDS
-from mlradar._catalog.markdown import (
-    MAX_MARKDOWN_BYTES,
-    decode_markdown,
-    parse_markdown_list,
-    raw_markdown_url,
-)
+from mlradar._catalog.limits import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from mlradar._catalog.model import CatalogRecord, keyed, parse_level
-from mlradar._catalog.opml import (
-    MAX_OPML_BYTES,
-    Attrs,
-    ExportFeed,
-    build_document,
-    flatten,
-    parse_opml,
-    write_opml,
-)
 from mlradar._catalog.paths import build_path
 from mlradar._catalog.profiles import parse_profile, profile_entries, profile_tag
 from mlradar._catalog.topics import topic as topic_slug
@@ -45,6 +30,9 @@ from mlradar.types import (
     ProfileInit,
     Source,
 )
+
+if TYPE_CHECKING:
+    from mlradar._catalog.opml import Attrs
 
 _MARKDOWN_ACCEPT = "text/markdown, text/plain;q=0.9, */*;q=0.5"
 _DEFAULT_HEAD = (("title", "mlradar subscriptions"),)
@@ -125,6 +113,8 @@ class CatalogMixin(RadarBase):
         ``level`` says who the list is for; ``kind`` what its links are when their URL and
         words do not tell.
         """
+        from mlradar._catalog.markdown import MAX_MARKDOWN_BYTES, decode_markdown
+
         if source.lower().startswith(("http://", "https://")):
             data, media_type = run_sync(self._fetch_markdown(source))
             where = origin or source
@@ -145,6 +135,8 @@ class CatalogMixin(RadarBase):
         return result
 
     async def _fetch_markdown(self, url: str) -> tuple[bytes, str | None]:
+        from mlradar._catalog.markdown import raw_markdown_url
+
         async with self._core.fetcher() as fetcher:
             resp = await fetcher.get(raw_markdown_url(url), accept=_MARKDOWN_ACCEPT)
         return resp.content, resp.media_type
@@ -153,6 +145,8 @@ class CatalogMixin(RadarBase):
         self, text: str, *, origin: str, level: str | None = None, kind: str | None = None
     ) -> CatalogImport:
         """Import a Markdown reading list given as text; ``origin`` names where it came from."""
+        from mlradar._catalog.markdown import parse_markdown_list
+
         self.load_catalog()
         parsed = parse_markdown_list(
             text,
@@ -237,6 +231,8 @@ class CatalogMixin(RadarBase):
         Folders become tags (nested ones joined by ``/``); feeds already subscribed gain the
         tag.  What the file said is kept so that :meth:`export_opml` writes it back as it was.
         """
+        from mlradar._catalog.opml import MAX_OPML_BYTES, flatten, parse_opml
+
         if isinstance(source, bytes):
             data = source
         else:
@@ -301,6 +297,8 @@ class CatalogMixin(RadarBase):
         Only plain feeds are exported; connector sources (arXiv queries and the like) are
         not feeds a reader could follow.
         """
+        from mlradar._catalog.opml import ExportFeed, build_document, write_opml
+
         store = self._storage.opml_store(self._user_id)
         feeds: list[ExportFeed] = []
         for source in self._storage.list_sources(user_id=self._user_id, tag=tag):
@@ -346,8 +344,8 @@ class CatalogMixin(RadarBase):
         refs: Sequence[str] | None = None,
         *,
         kind: str | None = None,
-        timeout: float = health.DEFAULT_TIMEOUT,
-        concurrency: int = health.DEFAULT_CONCURRENCY,
+        timeout: float = DEFAULT_TIMEOUT,
+        concurrency: int = DEFAULT_CONCURRENCY,
         progress: Callable[[LinkCheck], None] | None = None,
     ) -> list[LinkCheck]:
         """Check the catalog's URLs (all, or the entries named) and store the results.
@@ -365,8 +363,8 @@ class CatalogMixin(RadarBase):
         refs: Sequence[str] | None = None,
         *,
         kind: str | None = None,
-        timeout: float = health.DEFAULT_TIMEOUT,
-        concurrency: int = health.DEFAULT_CONCURRENCY,
+        timeout: float = DEFAULT_TIMEOUT,
+        concurrency: int = DEFAULT_CONCURRENCY,
         progress: Callable[[LinkCheck], None] | None = None,
     ) -> list[LinkCheck]:
         if timeout <= 0 or concurrency < 1:
@@ -382,6 +380,8 @@ class CatalogMixin(RadarBase):
             done.append(check)
             if progress is not None:
                 progress(check)
+
+        from mlradar._catalog import health
 
         await health.check_links(
             [(e.id, e.url) for e in entries],

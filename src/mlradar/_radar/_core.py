@@ -11,27 +11,31 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from mlradar._config import Settings, load_settings
-from mlradar._connectors import Registry, default_registry
-from mlradar._fetch import Fetcher, HostPolicy
 from mlradar._radar._sync import run_sync
 from mlradar._storage import Storage, normalize_url, open_storage
-from mlradar._update.pipeline import ProgressCallback, Updater
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import SourceNotFoundError
 from mlradar.types import Source, Stats, UpdateSummary, User
 
 if TYPE_CHECKING:
+    # Imported where used: a command that neither fetches nor adds sources (`stats`,
+    # `items`) should not pay for httpx, feedparser and lxml at start-up.
+    from mlradar._connectors import Registry
+    from mlradar._fetch import Fetcher, HostPolicy
     from mlradar._radar import Radar
+    from mlradar._update.pipeline import ProgressCallback
 
 #: Makes an HTTP client from settings and host policies.  Inject one to reroute every
 #: request mlradar makes (tests point it at loopback servers).
-FetcherFactory = Callable[[Settings, Mapping[str, HostPolicy]], Fetcher]
+FetcherFactory: TypeAlias = "Callable[[Settings, Mapping[str, HostPolicy]], Fetcher]"
 
 
 def default_fetcher(settings: Settings, policies: Mapping[str, HostPolicy]) -> Fetcher:
+    from mlradar._fetch import Fetcher
+
     return Fetcher(settings, policies=policies)
 
 
@@ -94,6 +98,8 @@ class RadarCore:
         """The source kinds: the built-in connectors and the installed plug-ins."""
         with self._registry_lock:
             if self._registry is None:
+                from mlradar._connectors import default_registry
+
                 self._registry = default_registry(self._settings)
             return self._registry
 
@@ -198,6 +204,7 @@ class RadarCore:
         self, targets: Sequence[Source], *, progress: ProgressCallback | None = None
     ) -> UpdateSummary:
         """Update exactly ``targets``."""
+        from mlradar._update.pipeline import Updater
 
         def make(policies: Mapping[str, HostPolicy]) -> Fetcher:
             return self._fetcher_factory(self._settings, policies)

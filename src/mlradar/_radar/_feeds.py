@@ -6,15 +6,18 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from mlradar._connectors import InlineContext, SourceSpec
 from mlradar._radar._base import RadarBase
 from mlradar._radar._sync import run_sync
 from mlradar._storage._items import RANK_LIMIT
-from mlradar._update.pipeline import ProgressCallback
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import InvalidInputError, NotFoundError, SourceExistsError
 from mlradar.types import Item, SearchHit, Source, Stats, UpdateSummary
+
+if TYPE_CHECKING:
+    from mlradar._connectors import SourceSpec
+    from mlradar._update.pipeline import ProgressCallback
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -56,6 +59,8 @@ class FeedsMixin(RadarBase):
         tags: Iterable[str] = (),
         discover: bool = True,
     ) -> Source:
+        from mlradar._connectors import InlineContext, SourceSpec
+
         connector, spec = self._core.registry.parse(url)
         self._check_not_mine(spec)
         shared = self._known_source(spec)

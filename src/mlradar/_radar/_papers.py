@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlradar._arxiv.api import ArxivApi
-from mlradar._arxiv.bibtex import to_bibtex
-from mlradar._arxiv.importer import ProblemCallback, ProgressCallback, SnapshotImport
-from mlradar._arxiv.oai import MetadataPrefix, harvest
-from mlradar._arxiv.records import CategoryFilter
-from mlradar._fetch import arxiv_policies
 from mlradar._identity.arxiv import parse_arxiv_id
 from mlradar._papers import paper_keys, parse_paper_ref, store_papers
 from mlradar._radar._base import RadarBase
 from mlradar._radar._sync import run_sync
 from mlradar.exceptions import InvalidInputError, NotFoundError
 from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail, PaperId
+
+if TYPE_CHECKING:
+    # Imported where used: lxml, httpx and the parsers cost start-up time that commands
+    # reading what is stored should not pay.
+    from mlradar._arxiv.importer import ProblemCallback, ProgressCallback
+    from mlradar._arxiv.oai import MetadataPrefix
 
 #: Items listed on a paper's page.
 PAPER_ITEMS = 100
@@ -45,6 +45,9 @@ class PapersMixin(RadarBase):
         Corrupt lines are skipped and reported through ``on_problem`` and the summary.
         With ``index`` (the default) the ranking index is brought up to date afterwards.
         """
+        from mlradar._arxiv.importer import SnapshotImport
+        from mlradar._arxiv.records import CategoryFilter
+
         summary = SnapshotImport(
             self._storage,
             Path(path),
@@ -89,6 +92,9 @@ class PapersMixin(RadarBase):
         max_pages: int | None = None,
         progress: Callable[[Any], None] | None = None,
     ) -> HarvestSummary:
+        from mlradar._arxiv.oai import harvest
+        from mlradar._fetch import arxiv_policies
+
         async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
             summary = await harvest(
                 self._storage,
@@ -113,6 +119,9 @@ class PapersMixin(RadarBase):
         ids = list(dict.fromkeys(parse_arxiv_id(r)[0] for r in refs))
         if not ids:
             return []
+        from mlradar._arxiv.api import ArxivApi
+        from mlradar._fetch import arxiv_policies
+
         async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
             papers = await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
         counts = store_papers(self._storage, papers)
@@ -240,6 +249,8 @@ class PapersMixin(RadarBase):
         fetch: bool = False,
     ) -> str:
         """BibTeX for the papers :meth:`bibtex_papers` selects."""
+        from mlradar._arxiv.bibtex import to_bibtex
+
         return to_bibtex(
             self.bibtex_papers(ids=ids, tag=tag, query=query, limit=limit, fetch=fetch)
         )

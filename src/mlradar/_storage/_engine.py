@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from mlradar.exceptions import SchemaError, StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
 
 
 def normalize_url(url: str) -> str:
@@ -59,27 +61,68 @@ def make_engine(url: str) -> Engine:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest revision, read from the migration files themselves: the one no other
+    revises.  None when there is not exactly one (Alembic then decides).
+
+    Importing Alembic costs a command about half a second; a database already at the
+    head needs none of it, only this and one query.
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        found = dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" in found:
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                revised.add(found["down_revision"])
+    heads = revisions - revised
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The database's schema revision (None: a database mlradar never migrated)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op (one query) when it already is."""
-    cfg = _alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    """Bring the schema to the newest revision; one query when it already is."""
     try:
-        with engine.begin() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            if current == head:
+        with engine.connect() as conn:
+            if (head := head_revision()) is not None and current_revision(conn) == head:
                 return
-            known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
-            if current is not None and current not in known:
-                raise SchemaError(
-                    f"the database is at schema revision {current}, which this version of "
-                    "mlradar does not know; upgrade mlradar"
-                )
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        _upgrade(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot open the database: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _upgrade(engine: Engine) -> None:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config()
+    script = ScriptDirectory.from_config(cfg)
+    with engine.begin() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == script.get_current_head():
+            return
+        known = {s.revision for s in script.walk_revisions()}
+        if current is not None and current not in known:
+            raise SchemaError(
+                f"the database is at schema revision {current}, which this version of "
+                "mlradar does not know; upgrade mlradar"
+            )
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from mlradar._model import (
     PAPER_COLUMNS,
@@ -233,6 +233,8 @@ class PapersStorage(StorageBase):
         if self.dialect == "sqlite":
             stmt = sqlite.insert(s.paper_ids).values(values).on_conflict_do_nothing()
         else:
+            from sqlalchemy.dialects import postgresql  # not paid for by SQLite users
+
             stmt = postgresql.insert(s.paper_ids).values(values).on_conflict_do_nothing()
         conn.execute(stmt, list(rows))
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mlradar._catalog import health
+from mlradar._catalog import limits
 from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar
 from mlradar.cli._common import to_jsonable as _jsonable
 from mlradar.types import CatalogEntry, LearningPath, LinkCheck, LinkStatus
@@ -157,10 +157,10 @@ def check(
     refs: list[str] = typer.Argument(None, help="Only these entries (ids); default all."),
     kind: str | None = typer.Option(None, "--kind", help="Only entries of this kind."),
     timeout: float = typer.Option(
-        health.DEFAULT_TIMEOUT, "--timeout", min=0.1, help="Seconds per URL."
+        limits.DEFAULT_TIMEOUT, "--timeout", min=0.1, help="Seconds per URL."
     ),
     concurrency: int = typer.Option(
-        health.DEFAULT_CONCURRENCY, "--concurrency", min=1, help="Checks at once (all hosts)."
+        limits.DEFAULT_CONCURRENCY, "--concurrency", min=1, help="Checks at once (all hosts)."
     ),
     as_json: bool = JsonOption,
 ) -> None:
