@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from mlradar.cli import arxiv, browse, catalog, library, sources, users
-from mlradar.cli._common import CliState, err_console
+from mlradar.cli._common import CliState, err_console, safe
 from mlradar.exceptions import RadarError
 
 
@@ -25,7 +25,8 @@ class _RadarGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except RadarError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            # The message often quotes input (a URL, a title): escaped, it prints as written.
+            err_console.print(f"[red]error:[/red] {safe(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from datetime import date, datetime
 from enum import Enum
@@ -11,12 +12,39 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from mlradar._radar import Radar, RadarCore
 
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: a title such as "use :warning: here" must print as written, not as an emoji.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
+
+#: Characters that can steer a terminal or reorder what it shows: C0 controls but tab
+#: and newline, DEL, C1 controls (0x9b is a one-byte CSI), and the bidi overrides.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(value: object) -> str:
+    """Text from a feed, a paper, a file or the user, with every control character shown
+    as a visible ``\\xNN`` escape so that none reaches the terminal raw.  For output that
+    is not read as markup (``typer.echo``, file contents)."""
+    text = "" if value is None else str(value)
+    return _UNSAFE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+def safe(value: object) -> str:
+    """Untrusted text made safe to print through Rich: controls made visible (see
+    :func:`plain`) and markup escaped, so ``[pdf]`` or ``[/bold]`` shows as written.
+    Use it on every value that did not come from this program's own literals."""
+    return escape(plain(value))
+
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -83,12 +111,22 @@ def to_jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_default))
 
 
+def _json_unicode_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False, indent=2) + "\n")
+    """JSON on stdout.  ``json`` escapes C0 controls itself; DEL, the C1 controls and the
+    bidi overrides are escaped here too (they can only occur inside strings, where
+    ``\\uXXXX`` is the same value), so piping JSON to a terminal is as safe as a table."""
+    text = json.dumps(value, default=_default, ensure_ascii=False, indent=2)
+    sys.stdout.write(_UNSAFE.sub(_json_unicode_escape, text) + "\n")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """Print ``error: message`` on stderr (the message is escaped: it often quotes input)
+    and return the exit to raise."""
+    err_console.print(f"[red]error:[/red] {safe(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -17,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar
+from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar, safe
 from mlradar.types import HarvestSummary, ImportProgress, ImportSummary, PaperDetail
 
 arxiv_app = typer.Typer(
@@ -74,7 +73,7 @@ def import_(
         shown += 1
         if shown <= _SHOWN_PROBLEMS:
             err_console.print(
-                f"skipped line {line}: {escape(problem)}", highlight=False, soft_wrap=True
+                f"skipped line {line}: {safe(problem)}", highlight=False, soft_wrap=True
             )
         elif shown == _SHOWN_PROBLEMS + 1:
             err_console.print("(further skipped lines are only counted)")
@@ -154,7 +153,7 @@ def _print_harvest(s: HarvestSummary) -> None:
         soft_wrap=True,
     )
     for problem in s.problems[:_SHOWN_PROBLEMS]:
-        err_console.print(f"skipped: {escape(problem)}", highlight=False, soft_wrap=True)
+        err_console.print(f"skipped: {safe(problem)}", highlight=False, soft_wrap=True)
 
 
 @arxiv_app.command("fetch")
@@ -169,41 +168,43 @@ def fetch(
         print_json(papers)
         return
     for p in papers:
-        console.print(f"{p.arxiv_id}  {escape(p.title)}", highlight=False, soft_wrap=True)
+        console.print(f"{safe(p.arxiv_id)}  {safe(p.title)}", highlight=False, soft_wrap=True)
     console.print(f"{len(papers)} papers stored")
 
 
 def _print_paper(detail: PaperDetail) -> None:
     p = detail.paper
     if p is None:
-        console.print(f"[bold]arXiv:{detail.arxiv_id}[/bold] (metadata not stored)")
+        console.print(f"[bold]arXiv:{safe(detail.arxiv_id)}[/bold] (metadata not stored)")
     else:
-        console.print(f"[bold]{escape(p.title)}[/bold]")
+        console.print(f"[bold]{safe(p.title)}[/bold]")
         console.print(
-            f"arXiv:{p.arxiv_id}  {' '.join(p.categories)}", highlight=False, soft_wrap=True
+            f"arXiv:{safe(p.arxiv_id)}  {safe(' '.join(p.categories))}",
+            highlight=False,
+            soft_wrap=True,
         )
-        console.print(escape(", ".join(p.authors)), highlight=False, soft_wrap=True)
+        console.print(safe(", ".join(p.authors)), highlight=False, soft_wrap=True)
         dates = [f"first version {p.first_version_at}" if p.first_version_at else ""]
         if p.updated_at and p.updated_at != p.first_version_at:
             dates.append(f"updated {p.updated_at}")
         if p.versions:
             dates.append(f"{len(p.versions)} version(s)")
-        console.print(", ".join(d for d in dates if d), highlight=False, soft_wrap=True)
+        console.print(safe(", ".join(d for d in dates if d)), highlight=False, soft_wrap=True)
         for label, value in (
             ("comments", p.comments),
             ("journal", p.journal_ref),
             ("doi", p.doi),
         ):
             if value:
-                console.print(f"{label}: {escape(value)}", highlight=False, soft_wrap=True)
+                console.print(f"{label}: {safe(value)}", highlight=False, soft_wrap=True)
         console.print(
-            f"abs  {p.abs_url}\npdf  {p.pdf_url}\nhtml {p.html_url}",
+            f"abs  {safe(p.abs_url)}\npdf  {safe(p.pdf_url)}\nhtml {safe(p.html_url)}",
             highlight=False,
             soft_wrap=True,
         )
         if p.abstract:
             console.print()
-            console.print(escape(p.abstract), highlight=False, soft_wrap=True)
+            console.print(safe(p.abstract), highlight=False, soft_wrap=True)
     console.print()
     if not detail.items:
         console.print("no items mention it")
@@ -211,9 +212,9 @@ def _print_paper(detail: PaperDetail) -> None:
     console.print(f"[bold]mentioned by {len(detail.items)} item(s)[/bold]")
     for item in detail.items:
         when = item.date.date().isoformat()
-        title = escape(item.title or item.url or "")
+        title = safe(item.title or item.url or "")
         console.print(
-            f"  {when}  {escape(item.source_name)}: {title}  {item.url or ''}",
+            f"  {when}  {safe(item.source_name)}: {title}  {safe(item.url or '')}",
             highlight=False,
             soft_wrap=True,
         )
@@ -261,4 +262,4 @@ def export_bibtex(
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     count = text.count("\n@") + (1 if text.startswith("@") else 0)
-    err_console.print(f"wrote {count} entries to {output}", highlight=False, soft_wrap=True)
+    err_console.print(f"wrote {count} entries to {safe(output)}", highlight=False, soft_wrap=True)

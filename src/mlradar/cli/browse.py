@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar
+from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar, safe
 from mlradar.cli.sources import print_summary, run_update
 from mlradar.types import Item
 
@@ -16,7 +16,12 @@ def _print_items(items: list[Item]) -> None:
         return
     table = Table("id", "date", "source", "title")
     for i in items:
-        table.add_row(str(i.id), i.date.strftime("%Y-%m-%d"), i.source_name, i.title or i.url or "")
+        table.add_row(
+            str(i.id),
+            i.date.strftime("%Y-%m-%d"),
+            safe(i.source_name),
+            safe(i.title or i.url or ""),
+        )
     console.print(table)
 
 
@@ -67,7 +72,9 @@ def register(app: typer.Typer) -> None:
         table = Table("score", "kind", "ref", "date", "title", "snippet")
         for h in hits:
             date = h.date.strftime("%Y-%m-%d") if h.date else ""
-            table.add_row(f"{h.score:.2f}", h.kind, h.ref, date, h.title or "", h.snippet)
+            table.add_row(
+                f"{h.score:.2f}", h.kind, safe(h.ref), date, safe(h.title or ""), safe(h.snippet)
+            )
         console.print(table)
 
     @app.command("stats")

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlradar._catalog import limits
-from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar
+from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar, safe
 from mlradar.cli._common import to_jsonable as _jsonable
 from mlradar.types import CatalogEntry, LearningPath, LinkCheck, LinkStatus
 
@@ -52,7 +51,7 @@ def _status_text(entry: CatalogEntry) -> str:
         return ""
     text = f"[{_STATUS_STYLE[status]}]{status}[/]"
     if status == "moved" and entry.link and entry.link.new_url:
-        text += f" → {escape(entry.link.new_url)}"
+        text += f" → {safe(entry.link.new_url)}"
     if entry.link is None and entry.retired:
         text += " (catalog)"
     return text
@@ -61,9 +60,9 @@ def _status_text(entry: CatalogEntry) -> str:
 def _link_text(link: LinkStatus) -> str:
     text = f"[{_STATUS_STYLE[link.status]}]{link.status}[/]"
     if link.new_url:
-        text += f" → {escape(link.new_url)}"
+        text += f" → {safe(link.new_url)}"
     if link.error:
-        text += f" ({escape(link.error)})"
+        text += f" ({safe(link.error)})"
     return text
 
 
@@ -93,7 +92,12 @@ def catalog_list(
     table = Table("id", "name", "kind", "level", "topics", "link")
     for e in entries:
         table.add_row(
-            e.slug, escape(e.name), e.kind, e.level or "", ", ".join(e.topics), _status_text(e)
+            safe(e.slug),
+            safe(e.name),
+            safe(e.kind),
+            safe(e.level or ""),
+            safe(", ".join(e.topics)),
+            _status_text(e),
         )
     console.print(table)
     console.print(f"{len(entries)} entries")
@@ -110,23 +114,23 @@ def show(
     if as_json:
         print_json(entry_json(e))
         return
-    console.print(f"[bold]{escape(e.name)}[/bold] ({e.slug})")
-    console.print(f"{e.kind}, {e.level or 'any level'}; topics: {', '.join(e.topics)}")
-    console.print(f"url: {escape(e.url)}")
+    console.print(f"[bold]{safe(e.name)}[/bold] ({safe(e.slug)})")
+    console.print(safe(f"{e.kind}, {e.level or 'any level'}; topics: {', '.join(e.topics)}"))
+    console.print(f"url: {safe(e.url)}")
     if e.best_url != e.url:
-        console.print(f"now at: {escape(e.best_url)}")
+        console.print(f"now at: {safe(e.best_url)}")
     if e.feed_url:
-        console.print(f"feed: {escape(e.feed_url)}")
+        console.print(f"feed: {safe(e.feed_url)}")
     if e.description:
-        console.print(escape(e.description))
+        console.print(safe(e.description))
     if e.retired:
-        console.print(f"[red]gone[/red]: {escape(e.retired)}")
+        console.print(f"[red]gone[/red]: {safe(e.retired)}")
     if e.link:
         when = e.link.checked_at.strftime("%Y-%m-%d %H:%M")
         console.print(f"link checked {when}: {_link_text(e.link)}")
     for o in e.origins:
         where = " > ".join(o.heading_path)
-        console.print(f"from {escape(o.origin)}" + (f" ({escape(where)})" if where else ""))
+        console.print(f"from {safe(o.origin)}" + (f" ({safe(where)})" if where else ""))
 
 
 @catalog_app.command("import")
@@ -146,7 +150,7 @@ def import_(
         print_json(result)
     else:
         console.print(
-            f"{result.found} resources in {escape(result.origin)}: "
+            f"{result.found} resources in {safe(result.origin)}: "
             f"{result.added} new, {result.merged} already in the catalog"
         )
 
@@ -177,7 +181,7 @@ def check(
         task = progress.add_task("checking", total=total)
 
         def advance(c: LinkCheck) -> None:
-            progress.update(task, advance=1, description=c.slug[:40])
+            progress.update(task, advance=1, description=safe(c.slug[:40]))
 
         try:
             results = r.check_links(
@@ -197,7 +201,7 @@ def check(
     table = Table("id", "url", "status")
     for c in results:
         if c.link.status != "ok":
-            table.add_row(c.slug, escape(c.url), _link_text(c.link))
+            table.add_row(safe(c.slug), safe(c.url), _link_text(c.link))
     if table.row_count:
         console.print(table)
     counts = {s: sum(1 for c in results if c.link.status == s) for s in _STATUS_STYLE}
@@ -212,11 +216,11 @@ def _print_path(path: LearningPath) -> None:
     nxt = path.next_step
     for s in path.steps:
         mark = "[green]✓[/green]" if s.done else ("[bold]→[/bold]" if s is nxt else "")
-        table.add_row(str(s.position), mark, s.stage, s.slug, escape(s.name), s.kind, s.level or "")
+        table.add_row(str(s.position), mark, s.stage, s.slug, safe(s.name), s.kind, s.level or "")
     console.print(table)
     console.print(f"{path.done_count} of {len(path.steps)} done")
     if nxt is not None:
-        console.print(f"next: [bold]{escape(nxt.name)}[/bold] <{escape(nxt.url)}>")
+        console.print(f"next: [bold]{safe(nxt.name)}[/bold] <{safe(nxt.url)}>")
         console.print(f"mark it done with: mlradar done {nxt.slug}")
     else:
         console.print("every step is done")
@@ -237,7 +241,7 @@ def import_opml_command(
         f"{result.added} added, {result.existing} already subscribed"
     )
     for line in result.skipped:
-        err_console.print(f"skipped {escape(line)}")
+        err_console.print(f"skipped {safe(line)}")
 
 
 def export_opml_command(
@@ -255,7 +259,7 @@ def export_opml_command(
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        err_console.print(f"wrote {output}")
+        err_console.print(f"wrote {safe(output)}")
 
 
 def attach_sources_commands(sources_app: typer.Typer) -> None:
@@ -285,7 +289,7 @@ def register(app: typer.Typer) -> None:
             return
         console.print(f"catalog: {result.catalog_entries} built-in entries")
         console.print(
-            f"profile {result.profile}: {len(result.subscribed)} sources subscribed, "
+            f"profile {safe(result.profile)}: {len(result.subscribed)} sources subscribed, "
             f"{len(result.already_subscribed)} already followed"
         )
         console.print("run `mlradar update` to fetch them, `mlradar path` for a study plan")
@@ -321,4 +325,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"id": entry.slug, "done": not undo})
             return
-        console.print(f"{'not done' if undo else 'done'}: {escape(entry.name)}")
+        console.print(f"{'not done' if undo else 'done'}: {safe(entry.name)}")

@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, to_jsonable
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    radar,
+    safe,
+    to_jsonable,
+)
 from mlradar.exceptions import InvalidInputError
 from mlradar.types import Recommendation
 
@@ -53,9 +60,9 @@ def _print_recommendations(recs: list[Recommendation], as_json: bool, empty: str
         ident = rec.arxiv_id or f"item:{rec.item_id}"
         table.add_row(
             str(n),
-            ident,
+            safe(ident),
             f"{rec.score:.2f}",
-            f"[bold]{escape(rec.title)}[/bold]\n[dim]{escape(rec.reason)}[/dim]",
+            f"[bold]{safe(rec.title)}[/bold]\n[dim]{safe(rec.reason)}[/dim]",
         )
     console.print(table)
 
@@ -81,7 +88,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tag papers or items."""
         added = radar(ctx).tag(tag, ids)
-        console.print(f"tagged {added} new under [bold]{escape(tag)}[/bold]")
+        console.print(f"tagged {added} new under [bold]{safe(tag)}[/bold]")
 
     @tag_app.command("rm")
     def tag_rm(
@@ -91,7 +98,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Untag papers or items, or delete a whole tag."""
         removed = radar(ctx).untag(tag, ids or None)
-        console.print(f"removed {removed} from [bold]{escape(tag)}[/bold]")
+        console.print(f"removed {removed} from [bold]{safe(tag)}[/bold]")
 
     @tag_app.command("list")
     def tag_list(
@@ -110,10 +117,10 @@ def register(app: typer.Typer) -> None:
         for e in entries:
             ident = e.ref if e.kind == "paper" else f"item:{e.ref}"
             table.add_row(
-                ident,
-                escape(e.title or "(not stored yet)"),
-                ", ".join(e.tags),
-                e.reaction or "",
+                safe(ident),
+                safe(e.title or "(not stored yet)"),
+                safe(", ".join(e.tags)),
+                safe(e.reaction or ""),
                 "yes" if e.read else "",
             )
         console.print(table)
@@ -126,7 +133,7 @@ def register(app: typer.Typer) -> None:
             print_json(summary)
             return
         for t in summary:
-            console.print(f"{escape(t.tag)}\t{t.count}")
+            console.print(f"{safe(t.tag)}\t{t.count}")
 
     def react(ctx: typer.Context, ids: list[str], undo: bool, reaction: str) -> None:
         r = radar(ctx)
@@ -332,7 +339,7 @@ def run_and_report(request: EvalRequest, *, as_json: bool = False) -> None:
 
     def log(message: str) -> None:
         err_console.print(
-            f"[dim]{time.perf_counter() - started:5.0f}s {escape(message)}[/dim]", highlight=False
+            f"[dim]{time.perf_counter() - started:5.0f}s {safe(message)}[/dim]", highlight=False
         )
 
     q = request.quick
@@ -446,7 +453,7 @@ def render_report(report: Any) -> list[Table]:
                 return f"{mine / theirs:.2f}" if theirs else ""
 
             table.add_row(
-                escape(m) + (" *" if r.uses_authors else ""),
+                safe(m) + (" *" if r.uses_authors else ""),
                 f"{r.precision_at_10:.3f}",
                 ratio(r.precision_at_10, base.precision_at_10 if base else None),
                 f"{r.map:.3f}",

@@ -8,7 +8,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, to_jsonable
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    radar,
+    safe,
+    to_jsonable,
+)
 from mlradar.types import Source, SourceUpdate, UpdateSummary
 
 sources_app = typer.Typer(help="Follow, list, tag and remove sources.", no_args_is_help=True)
@@ -18,8 +26,16 @@ def _source_row(s: Source) -> list[str]:
     st = s.state
     status = "never fetched" if st.last_fetched_at is None else str(st.last_status or "-")
     if st.consecutive_errors:
-        status = f"[red]{st.consecutive_errors} error(s): {st.last_error}[/red]"
-    return [str(s.id), s.display_name, s.kind, s.url, ", ".join(s.tags), str(s.item_count), status]
+        status = f"[red]{st.consecutive_errors} error(s): {safe(st.last_error)}[/red]"
+    return [
+        str(s.id),
+        safe(s.display_name),
+        s.kind,
+        safe(s.url),
+        safe(", ".join(s.tags)),
+        str(s.item_count),
+        status,
+    ]
 
 
 @sources_app.command("add")
@@ -40,7 +56,7 @@ def add(
     if as_json:
         print_json(source)
     else:
-        console.print(f"added source {source.id}: {source.display_name} <{source.url}>")
+        console.print(f"added source {source.id}: {safe(source.display_name)} <{safe(source.url)}>")
 
 
 @sources_app.command("list")
@@ -64,7 +80,7 @@ def list_(
 def remove(ctx: typer.Context, source: str = typer.Argument(..., help="Id, URL or name.")) -> None:
     """Unsubscribe from a source and delete its items."""
     removed = radar(ctx).remove_source(source)
-    console.print(f"removed source {removed.id}: {removed.display_name}")
+    console.print(f"removed source {removed.id}: {safe(removed.display_name)}")
 
 
 @sources_app.command("tag")
@@ -80,7 +96,7 @@ def tag(
     if as_json:
         print_json(updated)
     else:
-        console.print(f"source {updated.id} tags: {', '.join(updated.tags) or '(none)'}")
+        console.print(f"source {updated.id} tags: {safe(', '.join(updated.tags)) or '(none)'}")
 
 
 def print_summary(summary: UpdateSummary, *, all_rows: bool = False) -> None:
@@ -93,8 +109,8 @@ def print_summary(summary: UpdateSummary, *, all_rows: bool = False) -> None:
         table = Table("source", "new", "updated", "unchanged", "failed")
         for s in rows:
             unchanged = "304" if s.not_modified else str(s.unchanged)
-            error = f"[red]{s.error}[/red]" if s.error else ""
-            table.add_row(s.name, str(s.new), str(s.updated), unchanged, error)
+            error = f"[red]{safe(s.error)}[/red]" if s.error else ""
+            table.add_row(safe(s.name), str(s.new), str(s.updated), unchanged, error)
         console.print(table)
     hidden = len(summary.sources) - len(rows)
     more = f" ({hidden} quiet sources not shown; --json lists all)" if hidden else ""
@@ -121,7 +137,7 @@ def run_update(
 
         def on_done(result: SourceUpdate) -> None:
             done.append(result)
-            progress.update(task, advance=1, description=result.name[:40])
+            progress.update(task, advance=1, description=safe(result.name[:40]))
 
         try:
             summary = r.update([s.id for s in targets], progress=on_done)
