@@ -16,7 +16,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar, safe
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    plain,
+    print_json,
+    radar,
+    safe,
+)
 from mlradar.types import HarvestSummary, ImportProgress, ImportSummary, PaperDetail
 
 arxiv_app = typer.Typer(
@@ -255,7 +264,8 @@ def export_bibtex(
     """Write BibTeX for papers named by ids, a tag or a search."""
     text = radar(ctx).export_bibtex(ids=ids or (), tag=tag, query=search, limit=limit, fetch=fetch)
     if output is None:
-        typer.echo(text, nl=False)
+        # To a terminal: a title's control characters are shown, not obeyed.
+        typer.echo(plain(text), nl=False)
         return
     try:
         output.write_text(text, encoding="utf-8")
