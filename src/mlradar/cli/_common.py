@@ -130,8 +130,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def parse_since(value: str | None) -> datetime | None:
-    """``2025-06-01``, an ISO datetime, or a span back from now: ``36h``, ``7d``, ``2w``."""
+#: The forms every date option takes, for help texts and messages.
+DATE_FORMS = "YYYY-MM-DD, today, yesterday, or a span back from now: 36h / 7d / 2w"
+
+
+def parse_since(value: str | None, option: str = "--since") -> datetime | None:
+    """The one parser of every date option: ``2025-06-01``, an ISO datetime, ``today``,
+    ``yesterday``, or a span back from now: ``36h``, ``7d``, ``2w``."""
     if value is None:
         return None
     from datetime import UTC, timedelta
@@ -139,13 +144,22 @@ def parse_since(value: str | None) -> datetime | None:
     from mlradar.exceptions import InvalidInputError
 
     text = value.strip().lower()
+    now = datetime.now(UTC)
+    if text in ("today", "yesterday"):
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return midnight - timedelta(days=1) if text == "yesterday" else midnight
     units = {"h": "hours", "d": "days", "w": "weeks"}
     if text[:-1].isdigit() and text[-1:] in units:
-        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInputError(
-            f"not a date: {value!r} (use YYYY-MM-DD, an ISO datetime, or 36h / 7d / 2w)"
-        ) from None
+        raise InvalidInputError(f"{option}: not a date: {value!r} (use {DATE_FORMS})") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A date option that names a day (listing days, harvest datestamps): the same forms
+    as :func:`parse_since`, as the UTC day they fall on."""
+    moment = parse_since(value, option)
+    return None if moment is None else moment.date()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from mlradar.cli._common import (
     console,
     err_console,
     fail,
+    parse_day,
     plain,
     print_json,
     radar,
@@ -35,15 +35,6 @@ export_app = typer.Typer(help="Export papers.", no_args_is_help=True)
 
 #: Skipped lines printed as they happen; the rest are only counted.
 _SHOWN_PROBLEMS = 20
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} expects a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def _print_import(summary: ImportSummary) -> None:
@@ -119,7 +110,9 @@ def harvest(
     from_: str | None = typer.Option(
         None, "--from", help="First datestamp (default: where the last harvest ended)."
     ),
-    until: str | None = typer.Option(None, "--until", help="Last datestamp (YYYY-MM-DD)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Last datestamp: YYYY-MM-DD, today, or 7d / 2w back."
+    ),
     metadata_format: str = typer.Option(
         "arXiv", "--format", help="arXiv, or arXivRaw for every version with its date."
     ),
@@ -140,8 +133,8 @@ def harvest(
 
     summary = radar(ctx).harvest_arxiv(
         set_spec=set_spec or None,
-        from_date=_day(from_, "--from"),
-        until_date=_day(until, "--until"),
+        from_date=parse_day(from_, "--from"),
+        until_date=parse_day(until, "--until"),
         metadata_prefix="arXivRaw" if metadata_format == "arXivRaw" else "arXiv",
         max_pages=max_pages,
         progress=on_page,
@@ -261,15 +254,31 @@ def export_bibtex(
     fetch: bool = typer.Option(False, "--fetch", help="Read unknown ids from arXiv."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file."),
 ) -> None:
-    """Write BibTeX for papers named by ids, a tag or a search."""
-    text = radar(ctx).export_bibtex(ids=ids or (), tag=tag, query=search, limit=limit, fetch=fetch)
+    """Write BibTeX for papers named by ids, a tag or a search.
+
+    Papers that are not stored are named on stderr and the rest is written; the exit
+    code is 1 only when nothing could be written."""
+    export = radar(ctx).export_bibtex_partial(
+        ids=ids or (), tag=tag, query=search, limit=limit, fetch=fetch
+    )
+    if export.missing:
+        shown = ", ".join(export.missing[:10]) + (" ..." if len(export.missing) > 10 else "")
+        n = len(export.missing)
+        err_console.print(
+            f"warning: {n} {'paper is' if n == 1 else 'papers are'} not stored and left out: "
+            f"{safe(shown)}" + ("" if fetch else " (use --fetch to read them from arXiv)"),
+            highlight=False,
+            soft_wrap=True,
+        )
     if output is None:
         # To a terminal: a title's control characters are shown, not obeyed.
-        typer.echo(plain(text), nl=False)
+        typer.echo(plain(export.text), nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(export.text, encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
-    count = text.count("\n@") + (1 if text.startswith("@") else 0)
-    err_console.print(f"wrote {count} entries to {safe(output)}", highlight=False, soft_wrap=True)
+    entries = "entry" if export.count == 1 else "entries"
+    err_console.print(
+        f"wrote {export.count} {entries} to {safe(output)}", highlight=False, soft_wrap=True
+    )

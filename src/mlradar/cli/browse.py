@@ -31,7 +31,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         limit: int = typer.Option(20, "--limit", "-n", min=1),
         source: str | None = typer.Option(None, "--source", help="Id, URL or name."),
-        since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD, or 36h / 7d / 2w."),
+        since: str | None = typer.Option(
+            None, "--since", help="YYYY-MM-DD, today, or a span back: 36h / 7d / 2w."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """The newest items, newest first."""
@@ -46,7 +48,9 @@ def register(app: typer.Typer) -> None:
         ),
         limit: int = typer.Option(20, "--limit", "-n", min=1),
         source: list[str] = typer.Option([], "--source", help="Only this source (repeatable)."),
-        since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD, or 36h / 7d / 2w."),
+        since: str | None = typer.Option(
+            None, "--since", help="YYYY-MM-DD, today, or a span back: 36h / 7d / 2w."
+        ),
         exhaustive: bool = typer.Option(
             False,
             "--exhaustive",

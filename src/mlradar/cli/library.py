@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from mlradar.cli._common import (
     JsonOption,
     console,
     err_console,
+    parse_day,
     print_json,
     radar,
     safe,
@@ -28,15 +28,6 @@ tag_app = typer.Typer(help="Tag papers and items: tag add, tag rm, tag list.", n
 
 DEFAULT_EVAL_DATA = Path("..") / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 DEFAULT_EVAL_FEEDS = Path("..") / "shared" / "data" / "feeds"
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidInputError(f"{option} wants a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def _recommendation_json(rec: Recommendation) -> dict[str, Any]:
@@ -174,14 +165,18 @@ def register(app: typer.Typer) -> None:
     def recommend(
         ctx: typer.Context,
         tag: str | None = typer.Option(None, "--tag", help="Learn from this tag only."),
-        since: str | None = typer.Option(None, "--since", help="First listing day, YYYY-MM-DD."),
-        until: str | None = typer.Option(None, "--until", help="Last listing day, YYYY-MM-DD."),
+        since: str | None = typer.Option(
+            None, "--since", help="First listing day: YYYY-MM-DD, today, or 7d / 2w back."
+        ),
+        until: str | None = typer.Option(
+            None, "--until", help="Last listing day (same forms as --since)."
+        ),
         limit: int = typer.Option(20, "--limit", "-n", help="How many to show."),
         as_json: bool = JsonOption,
     ) -> None:
         """Rank new papers by your tags, likes and dismissals (default: new since last digest)."""
         r = radar(ctx)
-        first, last = _day(since, "--since"), _day(until, "--until")
+        first, last = parse_day(since, "--since"), parse_day(until, "--until")
         if first is not None or last is not None:
             recs = r.recommend(tag=tag, since=first, until=last, limit=limit)
             _note_index_behind(r)
