@@ -80,3 +80,47 @@ def test_bibtex_exports_what_it_has_and_warns_about_the_rest(
     assert code == 1
     assert out == ""
     assert "nothing to export: 2 papers are not stored" in err
+
+
+# -- small things ----------------------------------------------------------------------------
+
+
+def test_version_and_plain_help_labels(db_url: str) -> None:
+    from mlradar import __version__
+
+    code, out, _ = invoke(db_url, "--version")
+    assert (code, out.strip()) == (0, f"mlradar {__version__}")
+    code, out, _ = invoke(db_url, "tag", "remove", "--help")
+    assert code == 0
+    assert "TAG [IDS]..." in out
+    for raw in ("<bool>", "<list[str]>", "<str>", "{tag}"):
+        assert raw not in out
+
+
+def test_reactions_read_and_tags_say_what_they_did(db_url: str) -> None:
+    assert invoke(db_url, "tags")[1].strip() == "no tags yet (mlradar tag add TAG ID...)"
+    assert "library is empty" in invoke(db_url, "tag", "list")[1]
+    assert invoke(db_url, "dismiss", "2503.11677")[1].strip() == "dismissed: 1"
+    assert invoke(db_url, "like", "2503.11677", "2503.11678")[1].strip() == "liked: 2"
+    assert invoke(db_url, "like", "--undo", "2503.11677")[1].strip() == "cleared: 1"
+    assert invoke(db_url, "read", "2503.11677")[1].strip() == "read: 1"
+    assert invoke(db_url, "read", "--undo", "2503.11677")[1].strip() == "unread: 1"
+    # The old spellings still work for scripts, hidden from help.
+    assert invoke(db_url, "read", "--unread", "2503.11677")[1].strip() == "unread: 1"
+    invoke(db_url, "tag", "add", "t", "2503.11677")
+    assert invoke(db_url, "tag", "rm", "t", "2503.11677")[0] == 0
+    assert "--unread" not in invoke(db_url, "read", "--help")[1]
+
+
+def test_init_without_a_profile_lists_them(db_url: str) -> None:
+    code, _, err = invoke(db_url, "init")
+    assert code == 2
+    for profile in ("beginner", "researcher", "news"):
+        assert f"  {profile} " in err
+
+
+def test_sources_export_takes_opml_and_nothing_else(db_url: str) -> None:
+    code, out, _ = invoke(db_url, "sources", "export", "--opml")
+    assert code == 0
+    assert out.startswith("<?xml")
+    assert invoke(db_url, "sources", "export", "--no-opml")[0] == 2

@@ -163,3 +163,56 @@ def parse_day(value: str | None, option: str) -> date | None:
     as :func:`parse_since`, as the UTC day they fall on."""
     moment = parse_since(value, option)
     return None if moment is None else moment.date()
+
+
+#: Help's type column in words a user knows; ``None``: no label (a flag takes no value).
+_TYPE_LABELS: dict[str, str | None] = {
+    "str": "TEXT",
+    "int": "INTEGER",
+    "float": "NUMBER",
+    "path": "PATH",
+    "file": "FILE",
+    "directory": "DIR",
+    "bool": None,
+}
+
+
+def plain_help_labels() -> None:
+    """Help shows ``TEXT``, ``INTEGER``, ``PATH...`` and nothing for a flag, not Python's
+    ``<bool>`` and ``<list[str]>``; usage shows ``TAG IDS...`` rather than ``{tag} [ids]...``.
+
+    Typer has no setting for either, so its two display methods are wrapped once, here:
+    if a future Typer renames them, help falls back to its own labels (nothing breaks).
+    """
+    from typer import core as typer_core
+
+    for cls in (typer_core.TyperArgument, typer_core.TyperOption):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "_mlradar", False):
+            continue
+
+        def display(self: Any, ctx: Any, _original: Any = original) -> str | None:
+            if getattr(self, "is_flag", False):
+                return None
+            shown = _original(self, ctx)
+            if not isinstance(shown, str) or not shown.startswith("<") or ">" not in shown:
+                return shown
+            label, rest = shown[1:].split(">", 1)
+            if label.startswith("list[") and label.endswith("]"):
+                label, rest = label[5:-1], "..."
+            word = _TYPE_LABELS.get(label, label.upper())
+            return None if word is None else word + rest
+
+        display._mlradar = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display  # type: ignore[method-assign]
+
+    usage = getattr(typer_core.TyperArgument, "_usage_display_name", None)
+    if usage is not None and not getattr(usage, "_mlradar", False):
+
+        def usage_name(self: Any) -> str:
+            name = str(self.metavar or self.name or "").upper()
+            name = name if self.required else f"[{name}]"
+            return name + ("..." if self.nargs != 1 else "")
+
+        usage_name._mlradar = True  # type: ignore[attr-defined]
+        typer_core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]

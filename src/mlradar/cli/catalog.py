@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mlradar._catalog import limits
-from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar, safe
+from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, safe
 from mlradar.cli._common import to_jsonable as _jsonable
 from mlradar.types import CatalogEntry, LearningPath, LinkCheck, LinkStatus
 
@@ -20,6 +20,13 @@ catalog_app = typer.Typer(
     help="The catalog of learning resources: list, show, import lists, check links.",
     invoke_without_command=True,
 )
+
+#: What ``init`` says about each profile when none is given (see ``_catalog/profiles.py``).
+PROFILE_HELP = {
+    "beginner": "blogs, channels and forums for people starting out (3Blue1Brown, ...)",
+    "researcher": "research blogs and arXiv for grad students and researchers (Lil'Log, ...)",
+    "news": "lab blogs, newsletters, Hacker News, r/MachineLearning, arXiv",
+}
 
 _STATUS_STYLE = {"ok": "green", "moved": "yellow", "gone": "red", "unreachable": "magenta"}
 
@@ -246,13 +253,13 @@ def import_opml_command(
 
 def export_opml_command(
     ctx: typer.Context,
-    opml: bool = typer.Option(True, "--opml/--no-opml", help="OPML (the only format)."),
+    # OPML is the only format: `--opml` is accepted (the README says it) and changes nothing.
+    opml: bool = typer.Option(False, "--opml", hidden=True),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
     tag: str | None = typer.Option(None, "--tag", help="Only sources with this tag."),
 ) -> None:
     """Write the feed subscriptions as OPML (tags become folders)."""
-    if not opml:
-        raise fail("OPML is the only export format")
+    del opml
     data = radar(ctx).export_opml(tag=tag)
     if output is None:
         sys.stdout.buffer.write(data)
@@ -277,12 +284,17 @@ def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(
         ctx: typer.Context,
-        profile: str = typer.Option(
-            ..., "--profile", help="beginner, researcher or news: which feeds to follow."
+        profile: str | None = typer.Option(
+            None, "--profile", help="beginner, researcher or news: which feeds to follow."
         ),
         as_json: bool = JsonOption,
     ) -> None:
         """Load the built-in catalog and subscribe to the sources that suit a profile."""
+        if profile is None:
+            err_console.print("choose a profile with --profile:", highlight=False)
+            for name, what in PROFILE_HELP.items():
+                err_console.print(f"  {name:<11} {what}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
         result = radar(ctx).init_profile(profile)
         if as_json:
             print_json(result)

@@ -24,7 +24,10 @@ from mlradar.cli._common import (
 from mlradar.exceptions import InvalidInputError
 from mlradar.types import Recommendation
 
-tag_app = typer.Typer(help="Tag papers and items: tag add, tag rm, tag list.", no_args_is_help=True)
+tag_app = typer.Typer(
+    help="Tag papers and items: tag add, tag remove, tag list (the tags themselves: mlradar tags).",
+    no_args_is_help=True,
+)
 
 DEFAULT_EVAL_DATA = Path("..") / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 DEFAULT_EVAL_FEEDS = Path("..") / "shared" / "data" / "feeds"
@@ -81,7 +84,9 @@ def register(app: typer.Typer) -> None:
         added = radar(ctx).tag(tag, ids)
         console.print(f"tagged {added} new under [bold]{safe(tag)}[/bold]")
 
-    @tag_app.command("rm")
+    # `rm` was the first spelling: kept, hidden, for scripts; `remove` as in `sources remove`.
+    @tag_app.command("rm", hidden=True)
+    @tag_app.command("remove")
     def tag_rm(
         ctx: typer.Context,
         tag: str = typer.Argument(..., help="The tag."),
@@ -89,7 +94,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Untag papers or items, or delete a whole tag."""
         removed = radar(ctx).untag(tag, ids or None)
-        console.print(f"removed {removed} from [bold]{safe(tag)}[/bold]")
+        console.print(f"removed {removed} from [bold]{safe(tag)}[/bold]", highlight=False)
 
     @tag_app.command("list")
     def tag_list(
@@ -101,6 +106,14 @@ def register(app: typer.Typer) -> None:
         entries = radar(ctx).library(tag)
         if as_json:
             print_json(entries)
+            return
+        if not entries:
+            console.print(
+                "the library is empty (mlradar tag add TAG ID...)"
+                if tag is None
+                else f"nothing is tagged {safe(tag)}",
+                highlight=False,
+            )
             return
         table = Table()
         for col in ("id", "title", "tags", "reaction", "read"):
@@ -123,6 +136,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(summary)
             return
+        if not summary:
+            console.print("no tags yet (mlradar tag add TAG ID...)")
+            return
         for t in summary:
             console.print(f"{safe(t.tag)}\t{t.count}")
 
@@ -134,7 +150,8 @@ def register(app: typer.Typer) -> None:
             r.like(ids)
         else:
             r.dismiss(ids)
-        console.print(f"{'cleared' if undo else reaction + 'd'}: {len(ids)}")
+        done = "cleared" if undo else {"like": "liked", "dismiss": "dismissed"}[reaction]
+        console.print(f"{done}: {len(ids)}", highlight=False)
 
     ids_argument = typer.Argument(..., help="arXiv ids or item ids.")
     undo_option = typer.Option(False, "--undo", help="Forget the reaction.")
@@ -155,11 +172,14 @@ def register(app: typer.Typer) -> None:
     def read(
         ctx: typer.Context,
         ids: list[str] = typer.Argument(..., help="arXiv ids or item ids."),
-        unread: bool = typer.Option(False, "--unread", help="Mark as unread instead."),
+        undo: bool = typer.Option(False, "--undo", help="Mark them unread again."),
+        # The first spelling, kept (hidden) for scripts: every other command says --undo.
+        unread: bool = typer.Option(False, "--unread", hidden=True),
     ) -> None:
         """Mark papers or items read (read ones leave recommendations)."""
-        radar(ctx).mark_read(ids, read=not unread)
-        console.print(("unread " if unread else "read ") + str(len(ids)))
+        back = undo or unread
+        radar(ctx).mark_read(ids, read=not back)
+        console.print(f"{'unread' if back else 'read'}: {len(ids)}", highlight=False)
 
     @app.command("recommend")
     def recommend(
