@@ -124,3 +124,33 @@ def test_sources_export_takes_opml_and_nothing_else(db_url: str) -> None:
     assert code == 0
     assert out.startswith("<?xml")
     assert invoke(db_url, "sources", "export", "--no-opml")[0] == 2
+
+
+# -- queries that start with a dash ----------------------------------------------------------
+
+
+def test_a_query_may_start_with_an_exclusion(db_url: str, snapshot: Path) -> None:
+    import json
+
+    invoke(db_url, "arxiv", "import", str(snapshot))
+    code, out, err = invoke(db_url, "search", "vision", "-prosthetic", "-n", "2", "--json")
+    assert code == 0, err
+    plain_hits = json.loads(invoke(db_url, "search", "vision", "-n", "50", "--json")[1])
+    hits = json.loads(out)
+    assert 0 < len(hits) <= 2
+    assert all("prosthetic" not in (h["title"] or "").lower() for h in hits)
+    assert any("prosthetic" in (h["title"] or "").lower() for h in plain_hits)
+    # The word order and a `--` do not matter; -n is still the option.
+    for args in (
+        ("-prosthetic", "vision", "-n", "2"),
+        ("--", "-prosthetic", "vision", "-n", "2"),
+        ("-n", "2", "--json", "-prosthetic", "vision"),
+        ("--limit=2", "-prosthetic", "vision"),
+    ):
+        code, got, err = invoke(db_url, "search", *args, "--json")
+        assert code == 0, (args, err)
+        assert len(json.loads(got)) == 2
+    code, _, err = invoke(db_url, "search", "-diffusion", "-n", "2")
+    assert code == 1
+    assert "only exclusions in '-diffusion': add a word to look for" in err
+    assert "No such option" not in err

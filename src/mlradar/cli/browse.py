@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
+from typer.core import TyperCommand
 
 from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar, safe
 from mlradar.cli.sources import print_summary, run_update
@@ -25,6 +28,37 @@ def _print_items(items: list[Item]) -> None:
     console.print(table)
 
 
+class QueryCommand(TyperCommand):
+    """A command whose arguments are the words of a query: a word that starts with ``-``
+    but is none of the command's options is a word of the query, so that
+    ``mlradar search -diffusion -n 2`` excludes "diffusion" and shows two hits.
+    ``--`` is accepted and dropped (``search -- -diffusion -n 2`` means the same)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if param.param_type_name == "option":  # typer vendors click: duck-typed
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not getattr(param, "is_flag", False) and not getattr(
+                        param, "count", False
+                    )
+        options: list[str] = []
+        words: list[str] = []
+        pending = False  # the previous token was an option that takes a value
+        for arg in args:
+            if pending:
+                options.append(arg)
+                pending = False
+            elif arg == "--":
+                continue
+            elif arg.split("=", 1)[0] in takes_value:
+                options.append(arg)
+                pending = "=" not in arg and takes_value[arg]
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, [*options, "--", *words] if words else options)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("items")
     def items(
@@ -40,11 +74,13 @@ def register(app: typer.Typer) -> None:
         found = radar(ctx).items(limit=limit, source=source, since=parse_since(since))
         print_json(found) if as_json else _print_items(found)
 
-    @app.command("search")
+    @app.command("search", cls=QueryCommand)
     def search(
         ctx: typer.Context,
-        query: str = typer.Argument(
-            ..., help='Words (all must match), "a phrase", a OR b, -excluded, prefix*.'
+        words: list[str] = typer.Argument(
+            ...,
+            metavar="QUERY",
+            help='Words (all must match), "a phrase", a OR b, -excluded, prefix*.',
         ),
         limit: int = typer.Option(20, "--limit", "-n", min=1),
         source: list[str] = typer.Option([], "--source", help="Only this source (repeatable)."),
@@ -61,7 +97,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Search titles, authors and text of every item and paper."""
         hits = radar(ctx).search(
-            query,
+            " ".join(words),
             limit=limit,
             sources=source or None,
             since=parse_since(since),
