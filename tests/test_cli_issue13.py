@@ -154,3 +154,51 @@ def test_a_query_may_start_with_an_exclusion(db_url: str, snapshot: Path) -> Non
     assert code == 1
     assert "only exclusions in '-diffusion': add a word to look for" in err
     assert "No such option" not in err
+
+
+# -- the study plan --------------------------------------------------------------------------
+
+
+def test_path_is_a_plan_with_whole_ids_urls_and_numbers_done_takes(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from mlradar.cli import _common
+
+    monkeypatch.setattr(_common.console, "_width", 80)
+    code, out, _ = invoke(db_url, "path", "--json")
+    assert code == 0
+    whole = json.loads(out)
+    steps = {s["position"]: s for s in whole["steps"]}
+    assert sorted(steps) == list(range(1, len(steps) + 1))
+    planned = [steps[n] for n in whole["plan"]]
+    per_stage: dict[str, int] = {}
+    for s in planned:
+        per_stage[s["stage"]] = per_stage.get(s["stage"], 0) + 1
+    assert max(per_stage.values()) == 3
+    assert len(planned) < len(steps) / 2
+
+    code, out, _ = invoke(db_url, "path")
+    assert code == 0
+    for s in planned:
+        assert s["slug"] in out  # whole, on an 80-column terminal
+        assert s["url"][:30] in out
+    assert "…" not in out
+    assert "mlradar path --all" in out
+    code, every, _ = invoke(db_url, "path", "--all")
+    assert all(s["slug"] in every for s in whole["steps"])
+
+    # The numbers of a filtered view are those of the whole path, and `done` takes them.
+    beginner = json.loads(invoke(db_url, "path", "--level", "beginner", "--json")[1])
+    second = beginner["steps"][1]
+    assert second["position"] != 2
+    code, out, _ = invoke(db_url, "done", str(second["position"]), "--json")
+    assert code == 0
+    assert json.loads(out) == {"id": second["slug"], "done": True}
+    again = json.loads(invoke(db_url, "path", "--level", "beginner", "--json")[1])
+    assert [s["done"] for s in again["steps"][:2]] == [False, True]
+    assert second["position"] not in again["plan"]  # done steps leave the plan
+    code, _, err = invoke(db_url, "done", "9999")
+    assert code == 1
+    assert "no step 9999" in err

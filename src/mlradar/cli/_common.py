@@ -195,7 +195,9 @@ def plain_help_labels() -> None:
             if getattr(self, "is_flag", False):
                 return None
             shown = _original(self, ctx)
-            if not isinstance(shown, str) or not shown.startswith("<") or ">" not in shown:
+            if not isinstance(shown, str):
+                return None
+            if not shown.startswith("<") or ">" not in shown:
                 return shown
             label, rest = shown[1:].split(">", 1)
             if label.startswith("list[") and label.endswith("]"):

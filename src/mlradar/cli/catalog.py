@@ -40,6 +40,9 @@ def entry_json(entry: CatalogEntry) -> dict[str, Any]:
 
 
 def path_json(path: LearningPath) -> dict[str, Any]:
+    """The whole path as JSON; ``plan`` lists the step numbers the table shows."""
+    from mlradar._catalog.paths import plan
+
     nxt = path.next_step
     return {
         "user": path.user,
@@ -49,6 +52,7 @@ def path_json(path: LearningPath) -> dict[str, Any]:
         "total": len(path.steps),
         "next": _jsonable(nxt) if nxt else None,
         "steps": _jsonable(path.steps),
+        "plan": [s.position for s in plan(path.steps)],
     }
 
 
@@ -215,20 +219,54 @@ def check(
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" of {len(results)}")
 
 
-def _print_path(path: LearningPath) -> None:
+def _print_path(path: LearningPath, *, show_all: bool) -> None:
+    from mlradar._catalog.paths import plan, stage_label
+
     if not path.steps:
         console.print("no steps match")
         return
-    table = Table("#", "", "stage", "id", "name", "kind", "level")
+    shown = list(path.steps) if show_all else plan(path.steps)
     nxt = path.next_step
-    for s in path.steps:
+    # The id is what `done` takes: never cut (the other columns wrap instead).
+    widest = max((len(s.slug) for s in shown), default=2)
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("id", no_wrap=True, min_width=widest)
+    table.add_column("step", overflow="fold", ratio=1)
+    stage = None
+    for s in shown:
+        if s.stage != stage:
+            stage = s.stage
+            left = sum(1 for t in path.steps if t.stage == stage and not t.done)
+            listed = sum(1 for t in shown if t.stage == stage and not t.done)
+            more = f" [dim](+{left - listed} more)[/dim]" if not show_all and left > listed else ""
+            table.add_row("", "", "", f"[bold]{safe(stage_label(stage))}[/bold]{more}")
         mark = "[green]✓[/green]" if s.done else ("[bold]→[/bold]" if s is nxt else "")
-        table.add_row(str(s.position), mark, s.stage, s.slug, safe(s.name), s.kind, s.level or "")
+        what = safe(", ".join(x for x in (s.kind, s.level) if x))
+        table.add_row(
+            str(s.position),
+            mark,
+            safe(s.slug),
+            f"{safe(s.name)} [dim]({what})[/dim]\n[blue]{safe(s.url)}[/blue]",
+        )
     console.print(table)
-    console.print(f"{path.done_count} of {len(path.steps)} done")
+    hidden = len(path.steps) - path.done_count - sum(1 for s in shown if not s.done)
+    note = f"; {hidden} more steps: mlradar path --all" if hidden > 0 else ""
+    console.print(f"{path.done_count} of {len(path.steps)} steps done{note}", highlight=False)
     if nxt is not None:
-        console.print(f"next: [bold]{safe(nxt.name)}[/bold] <{safe(nxt.url)}>")
-        console.print(f"mark it done with: mlradar done {nxt.slug}")
+        console.print(
+            f"next: [bold]{safe(nxt.name)}[/bold] <{safe(nxt.url)}>",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"mark it done with: mlradar done {nxt.position}  (or: mlradar done {safe(nxt.slug)})",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         console.print("every step is done")
 
@@ -315,19 +353,27 @@ def register(app: typer.Typer) -> None:
         goal: str | None = typer.Option(
             None, "--goal", help='Stop at this stage, e.g. "deep learning" or "llm".'
         ),
+        show_all: bool = typer.Option(
+            False, "--all", help="Every step, done or not (default: a few open steps a stage)."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
-        """An ordered study plan from the catalog, with your progress and the next step."""
+        """An ordered study plan from the catalog, with your progress and the next step.
+
+        Each stage lists its first open steps, easiest first; ``--all`` lists every step.
+        Step numbers stay the same in every view, and ``mlradar done`` takes them."""
         found = radar(ctx).learning_path(level=level, goal=goal)
         if as_json:
             print_json(path_json(found))
         else:
-            _print_path(found)
+            _print_path(found, show_all=show_all)
 
     @app.command("done")
     def done(
         ctx: typer.Context,
-        ref: str = typer.Argument(..., help="The step's id (as `mlradar path` shows it)."),
+        ref: str = typer.Argument(
+            ..., metavar="STEP", help="The step's number or id, as `mlradar path` shows them."
+        ),
         undo: bool = typer.Option(False, "--undo", help="Mark it not done."),
         as_json: bool = JsonOption,
     ) -> None:
