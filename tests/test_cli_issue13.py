@@ -202,3 +202,63 @@ def test_path_is_a_plan_with_whole_ids_urls_and_numbers_done_takes(
     code, _, err = invoke(db_url, "done", "9999")
     assert code == 1
     assert "no step 9999" in err
+
+
+# -- update: failures grouped, exit codes, offline advice ------------------------------------
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Fine feed</title>
+<link>http://example.org/</link><item><title>One</title><guid>1</guid></item></channel></rss>"""
+
+
+def test_update_groups_failures_by_cause_and_fails_only_when_all_did(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlradar.cli import _common
+    from tests.feedserver import serving
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    monkeypatch.setattr(_common.console, "_width", 200)
+    with serving(lambda s: s.add("/ok.xml", RSS)) as server:
+        for n in range(6):
+            server.add(f"/gone{n}.xml", "no", status=404)
+            invoke(db_url, "sources", "add", server.url(f"/gone{n}.xml"), "--no-discover")
+        invoke(db_url, "sources", "add", server.url("/ok.xml"), "--no-discover")
+        code, out, _ = invoke(db_url, "update")
+        assert code == 0, out
+        assert out.count("failed: 6 sources: HTTP 404") == 1, out
+        assert "... and 3 more (--verbose lists them)" in out
+        assert "/ok.xml" in out
+        code, out, _ = invoke(db_url, "update", "--force", "--verbose")
+        assert all(server.url(f"/gone{n}.xml") in out for n in range(6))
+        # 304s are counted as sources not modified, next to the items left unchanged.
+        assert "(1 not modified)" in out
+        invoke(db_url, "sources", "remove", "7")
+        code, out, _ = invoke(db_url, "update", "--force")
+        assert code == 1
+        assert "6 failed" in out
+
+
+def test_a_first_run_without_network_says_so(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    with socket.socket() as sock:  # a port nobody listens on: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for n in range(3):
+        invoke(db_url, "sources", "add", f"http://127.0.0.1:{port}/{n}.xml", "--no-discover")
+    code, out, err = invoke(db_url, "run")
+    assert code == 1
+    assert "failed: 3 sources: cannot connect" in out
+    assert "no network?" in err
+    assert "mlradar arxiv import" in err and "mlradar sources import" in err
+
+
+def test_a_bad_setting_is_one_line(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "maybe")
+    code, _, err = invoke(db_url, "stats")
+    assert code == 1
+    assert err.startswith("error: bad setting: allow_private_networks")
+    assert len(err.strip().splitlines()) == 1

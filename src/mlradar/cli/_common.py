@@ -61,9 +61,19 @@ class CliState:
     def core(self) -> RadarCore:
         if self._core is None:
             # Imported here so that `--help` stays fast.
-            from mlradar._radar import RadarCore
+            from pydantic import ValidationError
 
-            self._core = RadarCore.open(self.db)
+            from mlradar._radar import RadarCore
+            from mlradar.exceptions import InvalidInputError
+
+            try:
+                self._core = RadarCore.open(self.db)
+            except ValidationError as exc:
+                # A bad setting (environment or config file): one line, not a traceback.
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
+                raise InvalidInputError(f"bad setting: {problems}") from None
         return self._core
 
     def radar(self) -> Radar:

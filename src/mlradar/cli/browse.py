@@ -9,7 +9,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar, safe
-from mlradar.cli.sources import print_summary, run_update
+from mlradar.cli.sources import all_failed, print_summary, run_update
 from mlradar.types import Item
 
 
@@ -140,6 +140,9 @@ def register(app: typer.Typer) -> None:
     def run(
         ctx: typer.Context,
         limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many items to show."),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", help="List every source, failed ones one by one."
+        ),
     ) -> None:
         """The main job: create the database if needed, update every due source, show the newest."""
         r = radar(ctx)
@@ -151,5 +154,8 @@ def register(app: typer.Typer) -> None:
                 "profile from the built-in catalog ([bold]mlradar sources list[/bold]; "
                 "other profiles: [bold]mlradar init --profile beginner|news[/bold])"
             )
-        print_summary(run_update(ctx, None, False, False))
+        summary = run_update(ctx, None, False, False)
+        print_summary(summary, verbose=verbose)
         _print_items(r.items(limit=limit))
+        if all_failed(summary):
+            raise typer.Exit(1)

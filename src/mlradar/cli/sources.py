@@ -99,25 +99,91 @@ def tag(
         console.print(f"source {updated.id} tags: {safe(', '.join(updated.tags)) or '(none)'}")
 
 
-def print_summary(summary: UpdateSummary, *, all_rows: bool = False) -> None:
-    rows = [
-        s
+#: Sources named per failure cause without --verbose.
+_EXAMPLES = 3
+
+
+def failure_cause(update: SourceUpdate) -> str:
+    """The cause of a failure without the source's own host or URL in it, so that 285
+    sources that failed the same way make one line ("cannot resolve …: Name or service not
+    known")."""
+    from urllib.parse import urlsplit
+
+    text = update.error or ""
+    host = urlsplit(update.url).hostname
+    for own in (update.url, host):
+        if own:
+            text = text.replace(own, "…")
+    return text
+
+
+def group_failures(summary: UpdateSummary) -> list[tuple[str, list[SourceUpdate]]]:
+    """The failed sources by cause, the most common cause first."""
+    groups: dict[str, list[SourceUpdate]] = {}
+    for s in summary.sources:
+        if s.failed:
+            groups.setdefault(failure_cause(s), []).append(s)
+    return sorted(groups.items(), key=lambda g: -len(g[1]))
+
+
+def all_failed(summary: UpdateSummary) -> bool:
+    return bool(summary.sources) and summary.failed == len(summary.sources)
+
+
+def offline(summary: UpdateSummary) -> bool:
+    """Every source failed to connect: most likely there is no network."""
+    return all_failed(summary) and all(
+        (s.error or "").startswith(("cannot connect", "timed out", "timeout"))
         for s in summary.sources
-        if all_rows or s.failed or s.new or s.updated or len(summary.sources) <= 40
+    )
+
+
+def print_summary(summary: UpdateSummary, *, verbose: bool = False) -> None:
+    """The sources that changed (all of them when few), the failures grouped by cause
+    (every failed source with ``verbose``), and the totals."""
+    quiet_ok = len(summary.sources) <= 40
+    rows = [
+        s for s in summary.sources if not s.failed and (verbose or s.new or s.updated or quiet_ok)
     ]
     if rows:
-        table = Table("source", "new", "updated", "unchanged", "failed")
+        table = Table("source", "new", "updated", "unchanged")
         for s in rows:
             unchanged = "304" if s.not_modified else str(s.unchanged)
-            error = f"[red]{safe(s.error)}[/red]" if s.error else ""
-            table.add_row(safe(s.name), str(s.new), str(s.updated), unchanged, error)
+            table.add_row(safe(s.name), str(s.new), str(s.updated), unchanged)
         console.print(table)
-    hidden = len(summary.sources) - len(rows)
-    more = f" ({hidden} quiet sources not shown; --json lists all)" if hidden else ""
+    for cause, failed in group_failures(summary):
+        n = len(failed)
+        console.print(
+            f"[red]failed[/red]: {n} {'source' if n == 1 else 'sources'}: {safe(cause)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        shown = failed if verbose else failed[:_EXAMPLES]
+        for s in shown:
+            where = safe(s.url) if s.name == s.url else f"{safe(s.name)} <{safe(s.url)}>"
+            console.print(f"  {s.source_id}: {where}", highlight=False, soft_wrap=True)
+        if len(shown) < n:
+            console.print(f"  ... and {n - len(shown)} more (--verbose lists them)")
+    ok = len(summary.sources) - summary.failed
+    hidden = ok - len(rows)
+    more = f" ({hidden} quiet sources not shown; --verbose lists all)" if hidden else ""
+    not_modified = sum(1 for s in summary.sources if s.not_modified)
+    # Items, not sources: a 304 source's items are not counted (they were not read again).
     console.print(
-        f"[bold]total[/bold]: {len(summary.sources)} sources, {summary.new} new, "
-        f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed{more}"
+        f"[bold]total[/bold]: {len(summary.sources)} sources ({not_modified} not modified), "
+        f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged items, "
+        f"{summary.failed} failed{more}",
+        highlight=False,
+        soft_wrap=True,
     )
+    if offline(summary):
+        err_console.print(
+            "no network? every source failed to connect. Without one, "
+            "`mlradar arxiv import FILE` loads an arXiv snapshot and "
+            "`mlradar sources import FILE.opml` adds feeds; run again when online.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def run_update(
@@ -161,9 +227,14 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         sources: list[str] = typer.Argument(None, help="Only these sources (id, URL or name)."),
         force: bool = typer.Option(False, "--force", help="Fetch every source, even if not due."),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", help="List every source, failed ones one by one."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
-        """Fetch the sources that are due and store what is new."""
+        """Fetch the sources that are due and store what is new.
+
+        Exits 1 when every source failed."""
         summary = run_update(ctx, sources or None, force, as_json)
         if as_json:
             print_json(
@@ -179,4 +250,6 @@ def register(app: typer.Typer) -> None:
                 }
             )
         else:
-            print_summary(summary)
+            print_summary(summary, verbose=verbose)
+        if all_failed(summary):
+            raise typer.Exit(1)
