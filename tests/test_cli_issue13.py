@@ -262,3 +262,30 @@ def test_a_bad_setting_is_one_line(db_url: str, monkeypatch: pytest.MonkeyPatch)
     assert code == 1
     assert err.startswith("error: bad setting: allow_private_networks")
     assert len(err.strip().splitlines()) == 1
+
+
+# -- --source ----------------------------------------------------------------------------------
+
+
+def test_source_options_match_id_name_title_and_url(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.feedserver import serving
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    with serving(lambda s: s.add("/ok.xml", RSS)) as server:
+        invoke(db_url, "sources", "add", server.url("/ok.xml"), "--name", "mine")
+        invoke(db_url, "update")
+    url = server.url("/ok.xml")
+    for ref in ("1", "mine", "MINE", "Fine feed", "fine FEED", url, url.removeprefix("http://")):
+        code, out, err = invoke(db_url, "items", "--source", ref, "--json")
+        assert code == 0, (ref, err)
+        assert [i["title"] for i in json.loads(out)] == ["One"], ref
+        code, out, err = invoke(db_url, "search", "one", "--source", ref, "--json")
+        assert code == 0, (ref, err)
+        assert len(json.loads(out)) == 1
+    code, _, err = invoke(db_url, "items", "--source", "nothing like it")
+    assert code == 1
+    assert "no such source" in err
