@@ -289,3 +289,32 @@ def test_source_options_match_id_name_title_and_url(
     code, _, err = invoke(db_url, "items", "--source", "nothing like it")
     assert code == 1
     assert "no such source" in err
+
+
+# -- dates a feed does not give ----------------------------------------------------------------
+
+HUGO = """<?xml version="1.0"?><rss version="2.0"><channel><title>Hugo blog</title>
+<link>http://example.org/</link>
+<item><title>FAQ</title><guid>faq</guid><pubDate>Mon, 01 Jan 0001 00:00:00 +0000</pubDate></item>
+<item><title>Post</title><guid>p</guid><pubDate>Tue, 01 Jul 2025 00:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_a_hugo_zero_date_is_missing_and_shown_as_the_fetch_date(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.feedserver import serving
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    with serving(lambda s: s.add("/hugo.xml", HUGO)) as server:
+        invoke(db_url, "sources", "add", server.url("/hugo.xml"))
+        invoke(db_url, "update")
+    items = {i["title"]: i for i in json.loads(invoke(db_url, "items", "--json")[1])}
+    assert items["FAQ"]["published_at"] is None
+    assert items["Post"]["published_at"].startswith("2025-07-01")
+    out = invoke(db_url, "items")[1]
+    faq = next(line for line in out.splitlines() if "FAQ" in line)
+    assert "seen " in faq and "0001" not in faq
+    assert "2025-07-01" in next(line for line in out.splitlines() if "Post" in line)

@@ -13,6 +13,15 @@ from mlradar.cli.sources import all_failed, print_summary, run_update
 from mlradar.types import Item
 
 
+def _item_date(item: Item) -> str:
+    """The publication date; an item without one (or with a placeholder such as Hugo's
+    0001-01-01) shows when it was first fetched, marked as such, not as a date it bears."""
+    dated = item.published_at or item.updated_at
+    if dated is not None:
+        return dated.strftime("%Y-%m-%d")
+    return f"[dim]seen {item.first_seen_at.strftime('%Y-%m-%d')}[/dim]"
+
+
 def _print_items(items: list[Item]) -> None:
     if not items:
         console.print("no items yet")
@@ -21,7 +30,7 @@ def _print_items(items: list[Item]) -> None:
     for i in items:
         table.add_row(
             str(i.id),
-            i.date.strftime("%Y-%m-%d"),
+            _item_date(i),
             safe(i.source_name),
             safe(i.title or i.url or ""),
         )
