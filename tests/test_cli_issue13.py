@@ -318,3 +318,39 @@ def test_a_hugo_zero_date_is_missing_and_shown_as_the_fetch_date(
     faq = next(line for line in out.splitlines() if "FAQ" in line)
     assert "seen " in faq and "0001" not in faq
     assert "2025-07-01" in next(line for line in out.splitlines() if "Post" in line)
+
+
+# -- input that should be refused --------------------------------------------------------------
+
+
+def test_an_unknown_arxiv_category_is_refused(db_url: str) -> None:
+    code, _, err = invoke(db_url, "sources", "add", "arxiv:cs.XX")
+    assert code == 1
+    assert "no arXiv category 'cs.XX'" in err
+    code, _, err = invoke(db_url, "sources", "add", "arxiv:cs.LG,stat.MLL")
+    assert code == 1
+    assert "did you mean stat.ML" in err
+    # Real categories, whole archives and queries still work.
+    assert invoke(db_url, "sources", "add", "arxiv:cs.LG,stat.ML")[0] == 0
+    assert invoke(db_url, "sources", "add", "arxiv:math")[0] == 0
+    assert invoke(db_url, "sources", "add", 'arxiv:"diffusion" AND cat:cs.CV')[0] == 0
+
+
+def test_a_second_listing_of_the_same_category_warns(db_url: str) -> None:
+    code, _, _ = invoke(
+        db_url, "sources", "add", "https://rss.arxiv.org/rss/cs.LG", "--no-discover"
+    )
+    assert code == 0
+    code, _, err = invoke(db_url, "sources", "add", "arxiv:cs.LG,cs.CL")
+    assert code == 0
+    assert "warning: source 1" in err and "already lists cs.LG" in err
+    code, _, err = invoke(db_url, "sources", "add", "arxiv:math.PR")
+    assert "warning" not in err
+
+
+def test_a_paper_version_that_does_not_exist_is_refused(db_url: str, snapshot: Path) -> None:
+    invoke(db_url, "arxiv", "import", str(snapshot))
+    assert invoke(db_url, "paper", "2503.11677v1")[0] == 0
+    code, _, err = invoke(db_url, "paper", "2503.11677v9")
+    assert code == 1
+    assert "arXiv:2503.11677 has no version v9 (known: v1)" in err

@@ -122,6 +122,22 @@ class FeedsMixin(RadarBase):
                 ) from None
             raise
 
+    def overlapping_listings(self, source: Source) -> list[tuple[Source, tuple[str, ...]]]:
+        """The user's other sources that list some of the arXiv categories ``source``
+        lists (``arxiv:cs.LG`` against a profile's ``rss.arxiv.org/rss/cs.LG`` feed),
+        with the categories they share: the same papers would arrive twice."""
+        from mlradar._arxiv.listing import listing_categories
+
+        mine = set(listing_categories(source.url))
+        if not mine:
+            return []
+        out = []
+        for other in self.sources():
+            shared = mine & set(listing_categories(other.url))
+            if other.id != source.id and shared:
+                out.append((other, tuple(sorted(shared))))
+        return out
+
     def remove_source(self, ref: int | str) -> Source:
         """Unsubscribe; a source nobody follows any more goes, with its items."""
         return self._storage.remove_source(self.source(ref).id, user_id=self._user_id)

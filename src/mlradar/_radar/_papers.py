@@ -152,6 +152,7 @@ class PapersMixin(RadarBase):
             fetched = self.fetch_papers([key.value])
             paper = fetched[0] if fetched else None
         if paper is not None:
+            _check_version(ref, paper)
             keys = paper_keys(paper)
         elif isinstance(key, PaperId):
             keys = (key,)
@@ -292,6 +293,18 @@ class PapersMixin(RadarBase):
                 )
             raise NotFoundError("nothing to export: no stored paper matches")
         return BibtexExport(text=to_bibtex(papers), count=len(papers), missing=tuple(missing))
+
+
+def _check_version(ref: str, paper: Paper) -> None:
+    """``2503.11677v9`` names a version: refuse it when the paper's known versions do not
+    include it (a typo would otherwise show another version as if it were that one)."""
+    if not paper.versions or not _is_arxiv(ref):
+        return
+    _, version = parse_arxiv_id(ref)
+    known = sorted(v.version for v in paper.versions)
+    if version is not None and version not in known:
+        listed = ", ".join(f"v{v}" for v in known)
+        raise NotFoundError(f"arXiv:{paper.arxiv_id} has no version v{version} (known: {listed})")
 
 
 def _papers(n: int) -> str:

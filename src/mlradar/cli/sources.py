@@ -52,7 +52,16 @@ def add(
     as_json: bool = JsonOption,
 ) -> None:
     """Subscribe to a source.  A blog's home page works: its feed is found for you."""
-    source = radar(ctx).add_source(url, name=name, tags=tag, discover=not no_discover)
+    r = radar(ctx)
+    source = r.add_source(url, name=name, tags=tag, discover=not no_discover)
+    for other, shared in r.overlapping_listings(source):
+        err_console.print(
+            f"warning: source {other.id} ({safe(other.display_name)}) already lists "
+            f"{safe(', '.join(shared))}: those papers will arrive from both "
+            f"(mlradar sources remove {other.id} keeps one)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if as_json:
         print_json(source)
     else:
