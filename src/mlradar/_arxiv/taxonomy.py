@@ -23,7 +23,7 @@ _SUBJECT_CLASSES = {
 }
 #: Archives that are categories themselves (no subject classes).
 _WHOLE: tuple[str, ...] = tuple(
-    "gr-qc hep-ex hep-lat hep-ph hep-th math-ph nucl-ex nucl-th quant-ph".split()
+    ["gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph", "nucl-ex", "nucl-th", "quant-ph"]
 )
 
 CATEGORIES: frozenset[str] = frozenset(

@@ -152,7 +152,6 @@ class PapersMixin(RadarBase):
             fetched = self.fetch_papers([key.value])
             paper = fetched[0] if fetched else None
         if paper is not None:
-            _check_version(ref, paper)
             keys = paper_keys(paper)
         elif isinstance(key, PaperId):
             keys = (key,)
@@ -171,6 +170,22 @@ class PapersMixin(RadarBase):
             paper=paper,
             items=tuple(items),
             ref=paper.ref if paper else str(key),
+        )
+
+    def unknown_version(self, ref: str, paper: Paper) -> str | None:
+        """A note when ``ref`` names a version (``2503.11677v9``) the stored versions do not
+        include, else None.  A note, not an error: a snapshot built from daily listings
+        knows only the first version, so a later one may well exist."""
+        if not paper.versions or not _is_arxiv(ref):
+            return None
+        _, version = parse_arxiv_id(ref)
+        known = sorted(v.version for v in paper.versions)
+        if version is None or version in known:
+            return None
+        listed = ", ".join(f"v{v}" for v in known)
+        return (
+            f"arXiv:{paper.arxiv_id}v{version} is not a version stored here (known: {listed}); "
+            "showing the paper as stored (--fetch reads arXiv's current record)"
         )
 
     def papers(self, refs: Sequence[str]) -> list[Paper]:
@@ -293,18 +308,6 @@ class PapersMixin(RadarBase):
                 )
             raise NotFoundError("nothing to export: no stored paper matches")
         return BibtexExport(text=to_bibtex(papers), count=len(papers), missing=tuple(missing))
-
-
-def _check_version(ref: str, paper: Paper) -> None:
-    """``2503.11677v9`` names a version: refuse it when the paper's known versions do not
-    include it (a typo would otherwise show another version as if it were that one)."""
-    if not paper.versions or not _is_arxiv(ref):
-        return
-    _, version = parse_arxiv_id(ref)
-    known = sorted(v.version for v in paper.versions)
-    if version is not None and version not in known:
-        listed = ", ".join(f"v{v}" for v in known)
-        raise NotFoundError(f"arXiv:{paper.arxiv_id} has no version v{version} (known: {listed})")
 
 
 def _papers(n: int) -> str:
