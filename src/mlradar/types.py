@@ -551,3 +551,13 @@ class Recommendation:
     """What each channel added to ``score``: ``(channel, value)`` for the text channels
     (``lexical``, ``lexical_linear``, ``dense``, ``dense_linear``), ``authors``, ``team``,
     ``links``, and the priors ``discussion`` and ``recency``; they add up to ``score``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BibtexExport:
+    """What an export could write: the BibTeX of the stored papers, and the ids it names
+    that are not stored (a partial export is still useful; the caller warns)."""
+
+    text: str
+    count: int
+    missing: tuple[str, ...] = ()

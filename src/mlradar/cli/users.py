@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, core, print_json
+from mlradar.cli._common import JsonOption, console, core, print_json, safe
 
 user_app = typer.Typer(help="Add, list and remove users.", no_args_is_help=True)
 
@@ -22,7 +21,7 @@ def add(
     if as_json:
         print_json(user)
     else:
-        console.print(f"added user {user.id}: {escape(user.name)}", highlight=False)
+        console.print(f"added user {user.id}: {safe(user.name)}", highlight=False)
 
 
 @user_app.command("list")
@@ -37,7 +36,7 @@ def list_(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         return
     table = Table("id", "name", "since")
     for u in users:
-        table.add_row(str(u.id), escape(u.name), u.created_at.date().isoformat())
+        table.add_row(str(u.id), safe(u.name), u.created_at.date().isoformat())
     console.print(table)
 
 
@@ -51,7 +50,7 @@ def remove(
     if not yes:
         typer.confirm(f"delete user {name!r} and their whole library?", abort=True)
     removed = core(ctx).remove_user(name)
-    console.print(f"removed user {removed.id}: {escape(removed.name)}", highlight=False)
+    console.print(f"removed user {removed.id}: {safe(removed.name)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
