@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,7 +19,10 @@ def _source_row(s: Source) -> list[str]:
     st = s.state
     status = "never fetched" if st.last_fetched_at is None else str(st.last_status or "-")
     if st.consecutive_errors:
-        status = f"[red]{st.consecutive_errors} error(s): {st.last_error}[/red]"
+        status = f"[red]{st.consecutive_errors} error(s): {escape(st.last_error or '')}[/red]"
+    if st.last_warning:
+        # A cap that dropped entries, a charset repaired, a deferral: the user must see it.
+        status += f"\n[yellow]warning: {escape(st.last_warning)}[/yellow]"
     return [str(s.id), s.display_name, s.kind, s.url, ", ".join(s.tags), str(s.item_count), status]
 
 
@@ -87,20 +91,26 @@ def print_summary(summary: UpdateSummary, *, all_rows: bool = False) -> None:
     rows = [
         s
         for s in summary.sources
-        if all_rows or s.failed or s.new or s.updated or len(summary.sources) <= 40
+        if all_rows or s.failed or s.new or s.updated or s.warning or len(summary.sources) <= 40
     ]
     if rows:
         table = Table("source", "new", "updated", "unchanged", "failed")
         for s in rows:
             unchanged = "304" if s.not_modified else str(s.unchanged)
-            error = f"[red]{s.error}[/red]" if s.error else ""
+            error = f"[red]{escape(s.error)}[/red]" if s.error else ""
+            if s.warning:
+                note = f"[yellow]{'' if s.deferred else 'warning: '}{escape(s.warning)}[/yellow]"
+                error = f"{error}\n{note}" if error else note
             table.add_row(s.name, str(s.new), str(s.updated), unchanged, error)
         console.print(table)
     hidden = len(summary.sources) - len(rows)
     more = f" ({hidden} quiet sources not shown; --json lists all)" if hidden else ""
+    extra = f", {summary.deferred} deferred" if summary.deferred else ""
+    extra += f", {summary.warned} with warnings" if summary.warned else ""
     console.print(
         f"[bold]total[/bold]: {len(summary.sources)} sources, {summary.new} new, "
-        f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed{more}"
+        f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed"
+        f"{extra}{more}"
     )
 
 
@@ -159,6 +169,8 @@ def register(app: typer.Typer) -> None:
                         "updated": summary.updated,
                         "unchanged": summary.unchanged,
                         "failed": summary.failed,
+                        "deferred": summary.deferred,
+                        "warnings": summary.warned,
                     },
                 }
             )
