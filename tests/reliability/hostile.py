@@ -152,11 +152,8 @@ def install_cases(server: HostileServer) -> dict[str, str]:
     case("/429-seconds", status(429, "1"), "HTTP 429 Too Many Requests (retry after 1 s)")
     case("/503-date", status(503, soon), "HTTP 503 Service Unavailable (retry after")
     case("/429-junk", status(429, "soon, maybe"), "HTTP 429 Too Many Requests")
-    case(
-        "/slow-headers",
-        lambda h: h.drip(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n" + b"X: y\r\n" * 40),
-        "timed out after",
-    )
+    slow_head = b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n" + b"X: y\r\n" * 40
+    case("/slow-headers", lambda h: h.drip(slow_head), "timed out after")
 
     def slow_body(h: _Handler) -> None:
         body = feed("slow").encode()

@@ -126,7 +126,8 @@ def test_every_hostile_case_costs_its_own_source_only(tmp_path: Path) -> None:
             # entity bomb stored its expansion.
             for source_id, key in ids.items():
                 for item in radar.items(source=source_id):
-                    text = (item.title or "") + (item.summary_html or "") + (item.content_html or "")
+                    parts = (item.title, item.summary_html, item.content_html)
+                    text = "".join(p or "" for p in parts)
                     assert "root:" not in text and len(text) < 100_000, key
         finally:
             core.close()
