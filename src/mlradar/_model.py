@@ -83,6 +83,9 @@ class FetchState:
     home_url: str | None = None
     #: A problem the fetch worked around; a successful fetch without one clears it.
     warning: str | None = None
+    #: Not fetched at all (its host asked for a pause): only ``next_due_at`` and the note in
+    #: ``warning`` are recorded; the error count, status and state stay as they were.
+    deferred: bool = False
 
 
 class TextRow(NamedTuple):

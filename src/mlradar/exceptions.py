@@ -95,3 +95,9 @@ class ParseError(SourceError, ValueError):
 
 class SearchQueryError(InvalidInputError):
     """The search query is not valid syntax."""
+
+
+class DeferredError(FetchError):
+    """The request was never sent: its host asked for a pause (Retry-After, in answer to
+    another request) that the run cannot wait out.  The source is deferred, not failed:
+    ``retry_after`` says how long the pause has left."""

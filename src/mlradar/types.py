@@ -213,6 +213,9 @@ class SourceUpdate:
     error: str | None = None
     warning: str | None = None
     """A problem the fetch worked around (see :attr:`SourceState.last_warning`)."""
+    deferred: bool = False
+    """Not fetched: its host asked for a pause (``warning`` says so).  Not a failure: it is
+    due again when the pause ends."""
 
     @property
     def failed(self) -> bool:
@@ -240,6 +243,15 @@ class UpdateSummary:
     @property
     def failed(self) -> int:
         return sum(1 for s in self.sources if s.failed)
+
+    @property
+    def deferred(self) -> int:
+        return sum(1 for s in self.sources if s.deferred)
+
+    @property
+    def warned(self) -> int:
+        """Sources whose fetch worked around a problem (entries dropped by a cap...)."""
+        return sum(1 for s in self.sources if s.warning and not s.deferred)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,9 @@ def _source_row(s: Source) -> list[str]:
     status = "never fetched" if st.last_fetched_at is None else str(st.last_status or "-")
     if st.consecutive_errors:
         status = f"[red]{st.consecutive_errors} error(s): {safe(st.last_error)}[/red]"
+    if st.last_warning:
+        # A cap that dropped entries, a charset repaired, a deferral: the user must see it.
+        status += f"\n[yellow]warning: {safe(st.last_warning)}[/yellow]"
     return [
         str(s.id),
         safe(s.display_name),
@@ -152,13 +155,18 @@ def print_summary(summary: UpdateSummary, *, verbose: bool = False) -> None:
     (every failed source with ``verbose``), and the totals."""
     quiet_ok = len(summary.sources) <= 40
     rows = [
-        s for s in summary.sources if not s.failed and (verbose or s.new or s.updated or quiet_ok)
+        s
+        for s in summary.sources
+        if not s.failed and (verbose or s.new or s.updated or s.warning or quiet_ok)
     ]
     if rows:
-        table = Table("source", "new", "updated", "unchanged")
+        table = Table("source", "new", "updated", "unchanged", "note")
         for s in rows:
             unchanged = "304" if s.not_modified else str(s.unchanged)
-            table.add_row(safe(s.name), str(s.new), str(s.updated), unchanged)
+            note = ""
+            if s.warning:
+                note = f"[yellow]{'' if s.deferred else 'warning: '}{safe(s.warning)}[/yellow]"
+            table.add_row(safe(s.name), str(s.new), str(s.updated), unchanged, note)
         console.print(table)
     for cause, failed in group_failures(summary):
         n = len(failed)
@@ -176,12 +184,14 @@ def print_summary(summary: UpdateSummary, *, verbose: bool = False) -> None:
     ok = len(summary.sources) - summary.failed
     hidden = ok - len(rows)
     more = f" ({hidden} quiet sources not shown; --verbose lists all)" if hidden else ""
+    extra = f", {summary.deferred} deferred" if summary.deferred else ""
+    extra += f", {summary.warned} with warnings" if summary.warned else ""
     not_modified = sum(1 for s in summary.sources if s.not_modified)
     # Items, not sources: a 304 source's items are not counted (they were not read again).
     console.print(
         f"[bold]total[/bold]: {len(summary.sources)} sources ({not_modified} not modified), "
         f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged items, "
-        f"{summary.failed} failed{more}",
+        f"{summary.failed} failed{extra}{more}",
         highlight=False,
         soft_wrap=True,
     )
@@ -255,6 +265,8 @@ def register(app: typer.Typer) -> None:
                         "updated": summary.updated,
                         "unchanged": summary.unchanged,
                         "failed": summary.failed,
+                        "deferred": summary.deferred,
+                        "warnings": summary.warned,
                     },
                 }
             )
