@@ -85,9 +85,15 @@ def default_registry(settings: Settings, *, plugins: bool = True) -> Registry:
     """The built-in connectors, then those that installed packages provide."""
     from mlradar._connectors.arxiv import ArxivConnector
     from mlradar._connectors.feed import FeedConnector
+    from mlradar._connectors.hackernews import HackerNewsConnector
+    from mlradar._connectors.reddit import RedditConnector
+    from mlradar._connectors.youtube import YouTubeConnector
 
     registry = Registry()
     registry.mount(ArxivConnector(settings))
+    registry.mount(HackerNewsConnector(settings))
+    registry.mount(RedditConnector(settings))
+    registry.mount(YouTubeConnector(settings))
     if plugins:
         _mount_plugins(registry, settings)
     registry.mount(FeedConnector(), fallback=True)

@@ -1,0 +1,185 @@
+"""YouTube as a source: a channel's or a playlist's videos feed.
+
+Accepted input: a channel URL (``https://www.youtube.com/channel/UC...``), an ``@handle``
+(bare, ``youtube.com/@handle`` or its URL), the older ``/c/<name>`` and ``/user/<name>``
+URLs, a playlist URL (``/playlist?list=PL...``) and the feed itself
+(``/feeds/videos.xml?channel_id=`` or ``playlist_id=``).
+
+A handle or custom URL names no channel id, so adding one reads the channel page once and
+takes the id from its canonical link (or its RSS link, or its ``channelId`` metadata); the
+id is kept in the source's config, and updates never read the page again.  The videos feed
+is an Atom feed, fetched and parsed by the feed connector (conditional GET and all).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from mlradar._config import Settings
+from mlradar._connectors.base import (
+    FetchContext,
+    FetchResult,
+    ResolveContext,
+    SourceRef,
+    SourceSpec,
+)
+from mlradar._connectors.feed import FeedConnector
+from mlradar._fetch import HostPolicy
+from mlradar._identity.urls import canonicalize_url
+from mlradar.exceptions import InvalidInputError, ParseError
+
+YOUTUBE_URL = "https://www.youtube.com"
+_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
+_HANDLE = re.compile(r"@[A-Za-z0-9._-]{3,30}")
+_CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
+_PLAYLIST_ID = re.compile(r"[A-Za-z0-9_-]{10,64}")
+_LEGACY_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# The channel id inside the page's JSON (ytInitialData): the last resort, after the markup.
+_JSON_CHANNEL_ID = re.compile(rb'"(?:channelId|externalId|browseId)"\s*:\s*"(UC[A-Za-z0-9_-]{22})"')
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+
+def channel_id_from_page(content: bytes) -> str | None:
+    """The channel id a channel page names: its canonical link, its RSS alternate link,
+    its ``channelId``/``identifier`` metadata, else the first id in its embedded JSON."""
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        root = lxml.html.fromstring(content)
+    except (ParserError, ValueError):
+        root = None
+    if root is not None:
+        paths = (
+            '//link[@rel="canonical"]/@href',
+            '//meta[@property="og:url"]/@content',
+            '//link[@type="application/rss+xml"]/@href',
+            '//meta[@itemprop="channelId" or @itemprop="identifier"]/@content',
+        )
+        candidates: list[object] = []
+        for path in paths:
+            found = root.xpath(path)
+            candidates += found if isinstance(found, list) else []
+        for value in candidates:
+            m = _CHANNEL_ID.search(str(value))
+            if m:
+                return m.group(0)
+    embedded = _JSON_CHANNEL_ID.search(content)
+    return embedded.group(1).decode("ascii") if embedded else None
+
+
+class YouTubeConnector:
+    """Channels, handles and playlists, read through their videos feeds."""
+
+    kind = "youtube"
+    label = "YouTube"
+
+    def __init__(self, settings: Settings, *, base_url: str = YOUTUBE_URL) -> None:
+        self._settings = settings
+        self._base = base_url.rstrip("/")
+        self._feeds = FeedConnector()
+        own = (urlsplit(self._base).netloc or "").lower()
+        self._hosts = _HOSTS | {own}
+
+    # -- specs ---------------------------------------------------------------------------
+
+    def feed_url(self, config: Mapping[str, Any]) -> str:
+        if config.get("playlist_id"):
+            return f"{self._base}/feeds/videos.xml?playlist_id={config['playlist_id']}"
+        return f"{self._base}/feeds/videos.xml?channel_id={config['channel_id']}"
+
+    def _feed_spec(self, config: dict[str, Any], title: str | None = None) -> SourceSpec:
+        url = self.feed_url(config)
+        if config.get("playlist_id"):
+            home = f"{self._base}/playlist?list={config['playlist_id']}"
+        elif config.get("handle"):
+            home = f"{self._base}/{config['handle']}"
+        else:
+            home = f"{self._base}/channel/{config['channel_id']}"
+        return SourceSpec(
+            self.kind,
+            url,
+            canonical_url=canonicalize_url(url),
+            title=title,
+            home_url=home,
+            config=config,
+        )
+
+    def _page_spec(self, page: str, handle: str) -> SourceSpec:
+        # Needs resolving: the page names the channel id.
+        return SourceSpec(self.kind, f"{self._base}/{page}", config={"handle": handle})
+
+    def parse_spec(self, text: str) -> SourceSpec | None:
+        raw = text.strip()
+        if _HANDLE.fullmatch(raw):
+            return self._page_spec(raw, raw)
+        lowered = raw.lower()
+        if lowered.startswith(("youtube.com/", "www.youtube.com/", "m.youtube.com/")):
+            raw = "https://" + raw
+        elif not lowered.startswith(("http://", "https://")):
+            return None
+        try:
+            parts = urlsplit(raw)
+        except ValueError:
+            return None
+        if (parts.netloc or "").lower() not in self._hosts:
+            return None
+        segments = [s for s in parts.path.split("/") if s]
+        query = parse_qs(parts.query)
+        if segments == ["feeds", "videos.xml"]:
+            if (cid := (query.get("channel_id") or [""])[0]) and _CHANNEL_ID.fullmatch(cid):
+                return self._feed_spec({"channel_id": cid})
+            if (pid := (query.get("playlist_id") or [""])[0]) and _PLAYLIST_ID.fullmatch(pid):
+                return self._feed_spec({"playlist_id": pid})
+        elif segments and segments[0] == "playlist":
+            if (pid := (query.get("list") or [""])[0]) and _PLAYLIST_ID.fullmatch(pid):
+                return self._feed_spec({"playlist_id": pid})
+        elif len(segments) >= 2 and segments[0] == "channel":
+            if _CHANNEL_ID.fullmatch(segments[1]):
+                return self._feed_spec({"channel_id": segments[1]})
+        elif segments and _HANDLE.fullmatch(segments[0]):
+            return self._page_spec(segments[0], segments[0])
+        elif (
+            len(segments) >= 2
+            and segments[0] in ("c", "user")
+            and _LEGACY_NAME.fullmatch(segments[1])
+        ):
+            page = f"{segments[0]}/{quote(segments[1])}"
+            return self._page_spec(page, page)
+        raise InvalidInputError(
+            f"{text.strip()!r}: give a YouTube channel URL, an @handle or a playlist URL"
+        )
+
+    async def resolve(self, spec: SourceSpec, ctx: ResolveContext) -> SourceSpec:
+        """A handle's channel id from its page; then the feed's title from the feed."""
+        config = dict(spec.config)
+        if not config.get("channel_id") and not config.get("playlist_id"):
+            page = await ctx.fetcher.get(spec.url, accept=PAGE_ACCEPT)
+            channel = channel_id_from_page(page.content)
+            if channel is None:
+                raise ParseError(spec.url, "the channel page names no channel id")
+            config["channel_id"] = channel
+        found = self._feed_spec(config)
+        checked = await self._feeds.resolve(
+            SourceSpec("feed", found.url, canonical_url=found.canonical_url), ctx
+        )
+        return SourceSpec(
+            self.kind,
+            found.url,
+            canonical_url=found.canonical_url,
+            title=checked.title,
+            home_url=found.home_url,
+            config=config,
+        )
+
+    def policies(self, settings: Settings) -> Mapping[str, HostPolicy]:
+        return {}
+
+    async def fetch(self, source: SourceRef, ctx: FetchContext) -> FetchResult:
+        """The videos feed, read like any feed (the URL stored is the feed's)."""
+        if "/feeds/videos.xml" not in source.url:
+            raise InvalidInputError(f"{source.url}: not a YouTube videos feed")
+        return await self._feeds.fetch(source, ctx)
