@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -28,7 +29,10 @@ from mlradar._connectors.base import (
 )
 from mlradar._connectors.feed import FeedConnector
 from mlradar._fetch import HostPolicy
-from mlradar._identity.urls import canonicalize_url
+from mlradar._identity.refs import extract_refs
+from mlradar._identity.urls import canonical_url_or_none, canonicalize_url
+from mlradar._model import ParsedEntry
+from mlradar._sources.feed import MAX_LINKS
 from mlradar.exceptions import InvalidInputError, ParseError
 
 YOUTUBE_URL = "https://www.youtube.com"
@@ -39,6 +43,7 @@ _PLAYLIST_ID = re.compile(r"[A-Za-z0-9_-]{10,64}")
 _LEGACY_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 # The channel id inside the page's JSON (ytInitialData): the last resort, after the markup.
 _JSON_CHANNEL_ID = re.compile(rb'"(?:channelId|externalId|browseId)"\s*:\s*"(UC[A-Za-z0-9_-]{22})"')
+_BARE_URL = re.compile(r"https?://[^\s<>\"']{4,2000}")
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
 
@@ -182,4 +187,26 @@ class YouTubeConnector:
         """The videos feed, read like any feed (the URL stored is the feed's)."""
         if "/feeds/videos.xml" not in source.url:
             raise InvalidInputError(f"{source.url}: not a YouTube videos feed")
-        return await self._feeds.fetch(source, ctx)
+        result = await self._feeds.fetch(source, ctx)
+        if result.entries is None:
+            return result
+        return replace(result, entries=tuple(with_bare_links(e) for e in result.entries))
+
+
+def with_bare_links(entry: ParsedEntry) -> ParsedEntry:
+    """``entry`` with the URLs its plain text spells out among its links and refs.
+
+    A video's description is plain text: its links are bare URLs, not anchors, so the
+    feed parser finds none (arXiv ids and DOIs it does find, in the text).  Every paper
+    it links must still be a mention.
+    """
+    found: dict[str, None] = dict.fromkeys(entry.links)
+    for m in _BARE_URL.finditer(entry.text):
+        url = canonical_url_or_none(m.group(0).rstrip(".,;:!?)]'\""))
+        if url and url != entry.url:
+            found.setdefault(url, None)
+    links = tuple(found)[:MAX_LINKS]
+    if links == entry.links:
+        return entry
+    refs = tuple(dict.fromkeys((*entry.refs, *extract_refs(links))))
+    return replace(entry, links=links, refs=refs)
