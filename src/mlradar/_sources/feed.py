@@ -226,7 +226,7 @@ def _build_entry(raw: _RawEntry) -> ParsedEntry:
         dois=dois,
         content_hash=content_hash(fields),
         links=links,
-        # Every OpenReview/PMLR link is a mention (a newsletter names many papers).
+        # Every OpenReview, PMLR, ACL or S2 link is a mention (a newsletter names many papers).
         refs=extract_refs((url, *links)),
     )
 
