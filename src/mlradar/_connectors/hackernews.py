@@ -162,6 +162,8 @@ class HackerNewsConnector:
 
     kind = "hackernews"
     label = "Hacker News"
+    #: How its input looks, for the message that lists what can be followed.
+    example = "hn:top"
 
     def __init__(
         self,

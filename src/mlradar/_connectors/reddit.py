@@ -169,6 +169,8 @@ class RedditConnector:
 
     kind = "reddit"
     label = "Reddit"
+    #: How its input looks, for the message that lists what can be followed.
+    example = "r/<subreddit>"
 
     def __init__(
         self,

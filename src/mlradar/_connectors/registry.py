@@ -66,7 +66,10 @@ class Registry:
                 return connector, spec
         raise InvalidInputError(
             f"{text!r} is not a source mlradar can follow: give an http(s) URL or one of "
-            + ", ".join(sorted(c.kind + ":" for c in self if c.kind != "feed"))
+            # A connector may show how its input looks (``example``); else ``kind:``.
+            + ", ".join(
+                sorted(getattr(c, "example", c.kind + ":") for c in self if c.kind != "feed")
+            )
         )
 
     def policies(self, settings: Settings, kinds: Iterable[str]) -> dict[str, HostPolicy]:

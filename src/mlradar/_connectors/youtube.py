@@ -81,6 +81,8 @@ class YouTubeConnector:
 
     kind = "youtube"
     label = "YouTube"
+    #: How its input looks, for the message that lists what can be followed.
+    example = "youtube.com/@handle"
 
     def __init__(self, settings: Settings, *, base_url: str = YOUTUBE_URL) -> None:
         self._settings = settings
