@@ -144,14 +144,18 @@ def test_a_list_in_an_unexpected_shape_fails_that_source_only(
         serve_list(server, "best", real_items(shared_data, "beststories")[:5])
         server.add("/v0/item/77.json", json.dumps({"type": "story", "title": "no id"}))
         server.add("/v0/newstories.json", "[77]", content_type="application/json")
+        server.add("/v0/askstories.json", "[78, 79]", content_type="application/json")
+        server.add("/v0/item/78.json", "<html>maintenance</html>", content_type="text/html")
+        server.add("/v0/item/79.json", json.dumps(ODD[2]), content_type="application/json")
         with core_with(db_url, connector(db_url, server)) as core:
             radar = core.for_user(core.ensure_user("default"))
-            for spec in ("hn:top", "hn:best", "hn:new"):
+            for spec in ("hn:top", "hn:best", "hn:new", "hn:ask"):
                 radar.add_source(spec)
             summary = radar.update()
             by_url = {s.url: s for s in summary.sources}
             assert by_url["hn:top"].error == "the story list is not a list of item ids"
             assert by_url["hn:new"].error == "a Hacker News item without an integer 'id'"
+            assert by_url["hn:ask"].error == "item 78 is not JSON"
             assert by_url["hn:best"].new == 5 and by_url["hn:best"].error is None
             assert (
                 radar.source("hn:top").state.last_error
@@ -185,7 +189,17 @@ def test_a_standing_search_keeps_its_newest_time_and_refreshes_recent_counts(
         server.add(first_path, body, content_type="application/json")
         hits = json.loads(body)
         hits["hits"][0]["points"] = 400
-        server.add(later_path, json.dumps(hits), content_type="application/json")
+        server.add(later_path, json.dumps({**hits, "nbPages": 2}), content_type="application/json")
+        newer = {
+            "objectID": "40000003",
+            "title": "Diffusion on arxiv.org, again",
+            "url": "https://arxiv.org/abs/2503.22222",
+            "created_at_i": 1742400000,
+            "points": 5,
+            "num_comments": 0,
+        }
+        page_two = {"hits": [newer], "page": 1, "nbPages": 2}
+        server.add(later_path + "&page=1", json.dumps(page_two), content_type="application/json")
         with core_with(db_url, connector(db_url, server)) as core:
             radar = core.for_user(core.ensure_user("default"))
             source = radar.add_source("hn:search:arxiv.org")
@@ -205,9 +219,13 @@ def test_a_standing_search_keeps_its_newest_time_and_refreshes_recent_counts(
             assert ask.content_html is not None and "onerror" not in ask.content_html
             assert ask.arxiv_ids == ("2502.01234",)
 
-            radar.update(force=True)
+            second = radar.update(force=True)
             assert len(server.seen(later_path)) == 1
+            assert len(server.seen(later_path + "&page=1")) == 1  # a second page, read too
+            assert (second.new, second.failed) == (1, 0)
             assert radar.item(story.id).points == 400
+            state = radar.source("hn:search:arxiv.org")
+            assert state.state.last_error is None
 
 
 def test_a_search_response_without_hits_is_a_parse_error() -> None:

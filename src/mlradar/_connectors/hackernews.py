@@ -61,6 +61,8 @@ DEFAULT_MAX_ITEMS = 100
 ITEM_CONCURRENCY = 8
 #: Search hits asked for per fetch (Algolia's page size is at most 1000).
 SEARCH_HITS = 100
+#: Pages a search reads per fetch, at most, once it has a newest time to start from.
+MAX_SEARCH_PAGES = 5
 #: How far before the newest story seen a search looks again, to refresh recent counts.
 SEARCH_REFRESH_SECONDS = 3 * 24 * 3600
 JSON_ACCEPT = "application/json"
@@ -137,8 +139,9 @@ def hit_entry(hit: Mapping[str, Any]) -> ParsedEntry | None:
     )
 
 
-def parse_search(content: bytes, url: str) -> tuple[list[ParsedEntry], int | None]:
-    """(entries, the newest ``created_at_i``) of one Algolia response."""
+def parse_search(content: bytes, url: str) -> tuple[list[ParsedEntry], int | None, bool]:
+    """(entries, the newest ``created_at_i``, whether more pages follow) of one Algolia
+    response."""
     body = _json(content, "the search response", url)
     hits = body.get("hits") if isinstance(body, dict) else None
     if not isinstance(hits, list):
@@ -154,7 +157,8 @@ def parse_search(content: bytes, url: str) -> tuple[list[ParsedEntry], int | Non
             newest = created if newest is None else max(newest, created)
         if entry is not None:
             entries.append(entry)
-    return entries, newest
+    page, pages = _int(body.get("page")), _int(body.get("nbPages"))
+    return entries, newest, page is not None and pages is not None and page + 1 < pages
 
 
 class HackerNewsConnector:
@@ -266,14 +270,17 @@ class HackerNewsConnector:
                 item_url = f"{self._api}/v0/item/{ident}.json"
                 try:
                     got = await ctx.fetcher.get(item_url, accept=JSON_ACCEPT)
-                except FetchError as exc:
+                    return _json(got.content, f"item {ident}", item_url)
+                except (FetchError, ParseError) as exc:
+                    # Returned, not raised: the other requests finish instead of running on.
                     return exc
-                return _json(got.content, f"item {ident}", item_url)
 
         results = await asyncio.gather(*(one(i) for i in wanted))
         entries: list[ParsedEntry] = []
         failed: list[FetchError] = []
         for ident, item in zip(wanted, results, strict=True):
+            if isinstance(item, ParseError):
+                raise item
             if isinstance(item, FetchError):
                 failed.append(item)
                 continue
@@ -309,7 +316,16 @@ class HackerNewsConnector:
             since = max(0, newest - SEARCH_REFRESH_SECONDS)
             url += f"&numericFilters={quote(f'created_at_i>{since}')}"
         response = await ctx.fetcher.get(url, accept=JSON_ACCEPT)
-        entries, seen = parse_search(response.content, url)
+        entries, seen, more = parse_search(response.content, url)
+        # Since the last fetch: every page of the window (a busy query outruns one page).
+        # The first fetch takes the newest page only: a backlog, not the whole history.
+        page = 1
+        while more and newest is not None and page < MAX_SEARCH_PAGES:
+            got = await ctx.fetcher.get(f"{url}&page={page}", accept=JSON_ACCEPT)
+            extra, later, more = parse_search(got.content, got.url)
+            entries += extra
+            seen = later if seen is None else max(seen, later or seen)
+            page += 1
         if newest is not None and seen is not None:
             seen = max(seen, newest)
         state = {"newest_created_at": seen if seen is not None else newest}
