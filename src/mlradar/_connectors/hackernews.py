@@ -177,11 +177,13 @@ class HackerNewsConnector:
         search_url: str = ALGOLIA_URL,
         max_items: int = DEFAULT_MAX_ITEMS,
         search_interval: float = 0.4,
+        concurrency: int = ITEM_CONCURRENCY,
     ) -> None:
         self._settings = settings
         self._api = api_url.rstrip("/")
         self._search = search_url.rstrip("/")
         self._max_items = max_items
+        self._concurrency = max(1, concurrency)
         # Algolia allows 10,000 requests an hour per IP: 0.36 s apart, rounded up.
         self._search_interval = search_interval
 
@@ -234,7 +236,7 @@ class HackerNewsConnector:
         api_host = urlsplit(self._api).hostname
         search_host = urlsplit(self._search).hostname
         if api_host:
-            out[api_host] = HostPolicy(max_connections=ITEM_CONCURRENCY, max_retries=2)
+            out[api_host] = HostPolicy(max_connections=self._concurrency, max_retries=2)
         if search_host:
             out[search_host] = HostPolicy(
                 max_connections=1, min_interval=self._search_interval, max_retries=2
@@ -263,7 +265,7 @@ class HackerNewsConnector:
             raise ParseError(url, "the story list is not a list of item ids")
         limit = int(config.get("max_items") or self._max_items)
         wanted: Sequence[int] = list(dict.fromkeys(ids))[:limit]
-        gate = asyncio.Semaphore(ITEM_CONCURRENCY)
+        gate = asyncio.Semaphore(self._concurrency)
 
         async def one(ident: int) -> Any:
             async with gate:
