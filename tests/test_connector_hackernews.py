@@ -235,3 +235,25 @@ def test_a_search_response_without_hits_is_a_parse_error() -> None:
         parse_search(b"<html>", "https://hn.algolia.com/api/v1/search")
     with pytest.raises(ParseError, match="numeric 'objectID'"):
         parse_search(b'{"hits": [{"title": "x"}]}', "https://hn.algolia.com/api/v1/search")
+
+
+def test_the_default_registry_sends_each_input_to_its_kind(db_url: str) -> None:
+    from mlradar._connectors import default_registry
+
+    registry = default_registry(settings(db_url), plugins=False)
+    cases = {
+        "hn:top": "hackernews",
+        "https://news.ycombinator.com/best": "hackernews",
+        "https://news.ycombinator.com/rss": "feed",
+        "r/MachineLearning": "reddit",
+        "https://www.reddit.com/r/MachineLearning/top/?t=week": "reddit",
+        "https://www.reddit.com/r/MachineLearning/.rss": "reddit",
+        "@TwoMinutePapers": "youtube",
+        "https://www.youtube.com/channel/UCbfYPyITQ-7l4upoX8nvctg": "youtube",
+        "https://importai.substack.com/": "feed",
+        "arxiv:cs.LG": "arxiv",
+    }
+    for text, kind in cases.items():
+        assert registry.parse(text)[0].kind == kind, text
+    with pytest.raises(InvalidInputError, match=r"hn:top, r/<subreddit>, youtube\.com/@handle"):
+        registry.parse("nonsense")

@@ -240,3 +240,25 @@ def test_a_response_in_an_unexpected_shape_fails_that_source_only(
             assert by_url["fine"].error is None and by_url["fine"].new > 0
     with pytest.raises(ParseError, match="without its 'name' or 'permalink'"):
         parse_listing(b'{"data": {"children": [{"kind": "t3", "data": {"title": "x"}}]}}', "u")
+
+
+def test_every_recorded_listing_parses(shared_data: Path) -> None:
+    names = [
+        "TestFront.test_best",
+        "TestFront.test_controversial",
+        "TestFront.test_new",
+        "TestFront.test_top",
+        "TestDomainListing.test_hot",
+        "TestSubredditListings.test_controversial",
+        "TestSubredditListings.test_rising",
+        "TestSubredditListings.test_comments",  # comments (t1): no posts
+        "TestListingGenerator.test_no_items",
+    ]
+    for name in names:
+        body = cassette_body(shared_data, name)
+        entries = parse_listing(body, "https://www.reddit.com/")
+        live = [p for p in posts(body) if not p.get("removed_by_category") and p.get("title")]
+        assert len(entries) == len(live), name
+        for entry in entries:
+            assert entry.discussion is not None and entry.discussion.comments_url
+            assert entry.url is not None and entry.url in entry.links
