@@ -257,3 +257,20 @@ def test_the_default_registry_sends_each_input_to_its_kind(db_url: str) -> None:
         assert registry.parse(text)[0].kind == kind, text
     with pytest.raises(InvalidInputError, match=r"hn:top, r/<subreddit>, youtube\.com/@handle"):
         registry.parse("nonsense")
+
+
+def test_a_hostile_story_url_falls_back_to_the_item_page() -> None:
+    entry = item_entry(
+        {
+            "id": 9,
+            "type": "story",
+            "title": "<b>Click</b> me" + "!" * 5000,
+            "url": "javascript:alert(1)",
+            "score": 3,
+            "time": 1573500000,
+        }
+    )
+    assert entry is not None
+    assert entry.url == "https://news.ycombinator.com/item?id=9"
+    assert entry.title is not None and len(entry.title) <= 1000
+    assert all(link.startswith("https://") for link in entry.links)

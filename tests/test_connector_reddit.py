@@ -262,3 +262,17 @@ def test_every_recorded_listing_parses(shared_data: Path) -> None:
         for entry in entries:
             assert entry.discussion is not None and entry.discussion.comments_url
             assert entry.url is not None and entry.url in entry.links
+
+
+def test_hostile_post_links_never_reach_storage() -> None:
+    def listing(**post: Any) -> bytes:
+        base = {"name": "t3_x", "title": "t", "permalink": "/r/ml/comments/x/t/", "is_self": False}
+        child = {"kind": "t3", "data": {**base, **post}}
+        return json.dumps({"data": {"children": [child]}}).encode()
+
+    (entry,) = parse_listing(listing(url="javascript:alert(1)"), "u")
+    assert entry.url == "https://www.reddit.com/r/ml/comments/x/t/"
+    with pytest.raises(ParseError, match="'permalink' is not a path"):
+        parse_listing(listing(permalink="javascript:alert(1)"), "u")
+    with pytest.raises(ParseError, match="'permalink' is not a path"):
+        parse_listing(listing(permalink="//evil.example/x"), "u")

@@ -104,11 +104,11 @@ def item_entry(item: Mapping[str, Any]) -> ParsedEntry | None:
     if title is None:
         return None
     page = f"{ITEM_PAGE}{ident}"
-    url = _text(item.get("url")) or page
     score, comments = _int(item.get("score")), _int(item.get("descendants"))
     return api_entry(
         guid=f"hn:{ident}",
-        link=url,
+        link=_text(item.get("url")) or page,
+        fallback_link=page,
         title=title,
         author=_text(item.get("by")),
         html=_text(item.get("text")),
@@ -130,6 +130,7 @@ def hit_entry(hit: Mapping[str, Any]) -> ParsedEntry | None:
     return api_entry(
         guid=f"hn:{ident}",
         link=_text(hit.get("url")) or page,
+        fallback_link=page,
         title=title,
         author=_text(hit.get("author")),
         html=_text(hit.get("story_text")),

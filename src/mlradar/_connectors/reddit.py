@@ -114,7 +114,9 @@ def post_entry(post: Mapping[str, Any]) -> ParsedEntry | None:
     title = _text(post.get("title"))
     if title is None:
         return None
-    thread = WEB_URL + permalink if permalink.startswith("/") else permalink
+    if not permalink.startswith("/") or permalink.startswith("//"):
+        raise ParseError(REDDIT_URL, "a Reddit post whose 'permalink' is not a path")
+    thread = WEB_URL + permalink
     is_self = bool(post.get("is_self"))
     link = thread if is_self else (_text(post.get("url")) or thread)
     if link.startswith("/"):  # a crosspost's link is the other thread's permalink
@@ -130,6 +132,7 @@ def post_entry(post: Mapping[str, Any]) -> ParsedEntry | None:
     return api_entry(
         guid=f"reddit:{name}",
         link=link,
+        fallback_link=thread,
         title=title,
         author=None if author == "[deleted]" else author,
         html=_text(post.get("selftext_html")),

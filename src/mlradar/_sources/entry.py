@@ -27,6 +27,7 @@ def api_entry(
     published_at: datetime | None,
     categories: Sequence[str] = (),
     discussion: DiscussionSignal | None = None,
+    fallback_link: str | None = None,
 ) -> ParsedEntry:
     """One entry of an API listing.
 
@@ -34,10 +35,11 @@ def api_entry(
     because a discussion joins the page it links.  ``html`` is untrusted (a self-post's
     body) and is sanitized against ``base_url``.  The discussion signal is not part of the
     content hash: points that move update the item without counting it as changed.
+    ``fallback_link`` is linked instead when ``link`` is no http(s) URL (``javascript:``).
     """
     raw = _RawEntry(
         guid=guid,
-        link=_http_url(link, base_url),
+        link=_http_url(link, base_url) or _http_url(fallback_link, base_url),
         title=title,
         author=author,
         summary_html=None,
