@@ -121,3 +121,18 @@ def test_a_page_without_a_channel_id_is_a_clear_error(db_url: str) -> None:
             with pytest.raises(ValueError, match="the channel page names no channel id"):
                 radar.add_source("@nobody")
             assert radar.sources() == []
+
+
+def test_a_handle_added_without_resolving_is_resolved_on_its_first_fetch(db_url: str) -> None:
+    with serving() as server:
+        server.add("/@TwoMinutePapers", fixture("channel-page.html"), content_type="text/html")
+        feed_path = f"/feeds/videos.xml?channel_id={CHANNEL}"
+        server.add(feed_path, fixture("channel-videos.xml"), content_type=ATOM)
+        with core_with(db_url, connector(db_url, server)) as core:
+            radar = core.for_user(core.ensure_user("default"))
+            source = radar.add_source("@TwoMinutePapers", discover=False)
+            assert source.kind == "youtube" and not server.requests
+            assert radar.update().new == 2
+            assert radar.update(force=True).failed == 0
+            assert len(server.seen("/@TwoMinutePapers")) == 1  # kept in the state
+            assert len(server.seen(feed_path)) == 2

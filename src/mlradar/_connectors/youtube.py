@@ -26,6 +26,7 @@ from mlradar._connectors.base import (
     ResolveContext,
     SourceRef,
     SourceSpec,
+    state_text,
 )
 from mlradar._connectors.feed import FeedConnector
 from mlradar._fetch import HostPolicy
@@ -164,11 +165,7 @@ class YouTubeConnector:
         """A handle's channel id from its page; then the feed's title from the feed."""
         config = dict(spec.config)
         if not config.get("channel_id") and not config.get("playlist_id"):
-            page = await ctx.fetcher.get(spec.url, accept=PAGE_ACCEPT)
-            channel = channel_id_from_page(page.content)
-            if channel is None:
-                raise ParseError(spec.url, "the channel page names no channel id")
-            config["channel_id"] = channel
+            config["channel_id"] = await self._channel_id(spec.url, ctx)
         found = self._feed_spec(config)
         checked = await self._feeds.resolve(
             SourceSpec("feed", found.url, canonical_url=found.canonical_url), ctx
@@ -185,11 +182,30 @@ class YouTubeConnector:
     def policies(self, settings: Settings) -> Mapping[str, HostPolicy]:
         return {}
 
+    async def _channel_id(self, page_url: str, ctx: ResolveContext | FetchContext) -> str:
+        page = await ctx.fetcher.get(page_url, accept=PAGE_ACCEPT)
+        channel = channel_id_from_page(page.content)
+        if channel is None:
+            raise ParseError(page_url, "the channel page names no channel id")
+        return channel
+
     async def fetch(self, source: SourceRef, ctx: FetchContext) -> FetchResult:
-        """The videos feed, read like any feed (the URL stored is the feed's)."""
+        """The videos feed, read like any feed.
+
+        The URL stored is the feed's, except for a handle added without resolving it
+        (``sources add --no-discover @name``): its channel id is then read from the page
+        on the first fetch and kept in the state, so the page is read once.
+        """
+        feed = source
+        known = state_text(source.state, "channel_id")
         if "/feeds/videos.xml" not in source.url:
-            raise InvalidInputError(f"{source.url}: not a YouTube videos feed")
-        result = await self._feeds.fetch(source, ctx)
+            if not source.config.get("handle"):
+                raise InvalidInputError(f"{source.url}: not a YouTube videos feed")
+            known = known or await self._channel_id(source.url, ctx)
+            feed = replace(source, url=self.feed_url({"channel_id": known}))
+        result = await self._feeds.fetch(feed, ctx)
+        if known and "/feeds/videos.xml" not in source.url:
+            result = replace(result, state={**(result.state or {}), "channel_id": known})
         if result.entries is None:
             return result
         return replace(result, entries=tuple(with_bare_links(e) for e in result.entries))
