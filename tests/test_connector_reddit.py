@@ -172,28 +172,25 @@ def test_a_self_post_naming_papers_mentions_them(db_url: str) -> None:
     assert entry.discussion is not None and entry.discussion.points == 42
 
 
-def test_a_429_with_x_ratelimit_reset_pauses_reddit(db_url: str, shared_data: Path) -> None:
-    new = cassette_body(shared_data, "TestSubredditListings.test_new")
+def test_a_429_with_x_ratelimit_reset_pauses_reddit(db_url: str) -> None:
     limited = {"X-Ratelimit-Remaining": "0", "X-Ratelimit-Used": "100", "X-Ratelimit-Reset": "300"}
+    paths = {
+        "r/MachineLearning": listing_path("MachineLearning"),
+        "r/AskReddit/new": listing_path("AskReddit", "new"),
+    }
     with serving() as server:
-        server.add(
-            listing_path("MachineLearning"),
-            "Too Many Requests",
-            status=429,
-            headers=limited,
-            content_type="text/plain",
-        )
-        server.add(listing_path("AskReddit", "new"), new, content_type=JSON)
+        for path in paths.values():
+            server.add(
+                path, "Too Many Requests", status=429, headers=limited, content_type="text/plain"
+            )
         with core_with(db_url, connector(db_url, server)) as core:
             radar = core.for_user(core.ensure_user("default"))
-            radar.add_source("r/MachineLearning")
-            radar.add_source("r/AskReddit/new")
+            sources = {text: radar.add_source(text) for text in paths}
             radar.update()
-            # One request: the 429 paused the host, and the second source never asked.
-            assert len(server.seen(listing_path("MachineLearning"))) == 1
-            assert not server.seen(listing_path("AskReddit", "new"))
-            source = radar.source("https://www.reddit.com/r/MachineLearning/")
-            state = source.state
+            # One request: the 429 paused the host, and the other source never asked.
+            asked = [text for text, path in paths.items() if server.seen(path)]
+            assert len(asked) == 1 and len(server.seen(paths[asked[0]])) == 1
+            state = radar.source(sources[asked[0]].id).state
             assert state.last_error is not None and "429" in state.last_error
             assert state.last_fetched_at is not None and state.next_due_at is not None
             assert state.next_due_at - state.last_fetched_at >= timedelta(seconds=300)
@@ -202,14 +199,23 @@ def test_a_429_with_x_ratelimit_reset_pauses_reddit(db_url: str, shared_data: Pa
 def test_an_exhausted_window_delays_the_next_fetch(db_url: str, shared_data: Path) -> None:
     front = cassette_body(shared_data, "TestFront.test_hot")
     spent = {"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Used": "600", "X-Ratelimit-Reset": "7200"}
+    paths = {
+        "r/MachineLearning": listing_path("MachineLearning"),
+        "r/AskReddit/new": listing_path("AskReddit", "new"),
+    }
     with serving() as server:
-        server.add(listing_path("MachineLearning"), front, content_type=JSON, headers=spent)
+        for path in paths.values():
+            server.add(path, front, content_type=JSON, headers=spent)
         with core_with(db_url, connector(db_url, server)) as core:
             radar = core.for_user(core.ensure_user("default"))
-            radar.add_source("r/MachineLearning")
+            sources = {text: radar.add_source(text) for text in paths}
             summary = radar.update()
-            assert (summary.failed, summary.new) == (0, len(posts(front)))
-            state = radar.source("r/MachineLearning").state
+            # Nothing left of the window: the host waits for its reset, even after a 200.
+            asked = [text for text, path in paths.items() if server.seen(path)]
+            assert len(asked) == 1
+            fetched = sources[asked[0]].id
+            assert {s.source_id: s.new for s in summary.sources}[fetched] == len(posts(front))
+            state = radar.source(fetched).state
             assert state.next_due_at is not None and state.last_fetched_at is not None
             assert state.next_due_at - state.last_fetched_at >= timedelta(seconds=7200)
 
@@ -276,3 +282,15 @@ def test_hostile_post_links_never_reach_storage() -> None:
         parse_listing(listing(permalink="javascript:alert(1)"), "u")
     with pytest.raises(ParseError, match="'permalink' is not a path"):
         parse_listing(listing(permalink="//evil.example/x"), "u")
+
+
+def test_the_rate_limit_headers_read() -> None:
+    from mlradar._fetch.headers import parse_ratelimit_pause
+
+    assert parse_ratelimit_pause({"x-ratelimit-remaining": "0.0", "x-ratelimit-reset": "42"}) == 42
+    assert parse_ratelimit_pause({"x-ratelimit-remaining": "7", "x-ratelimit-reset": "42"}) is None
+    assert parse_ratelimit_pause({"x-ratelimit-reset": "42"}) is None
+    assert parse_ratelimit_pause({"x-ratelimit-reset": "42"}, limited=True) == 42
+    assert parse_ratelimit_pause({"x-ratelimit-reset": "soon"}, limited=True) is None
+    assert parse_ratelimit_pause({"x-ratelimit-remaining": "x", "x-ratelimit-reset": "1"}) is None
+    assert parse_ratelimit_pause({}) is None
