@@ -66,7 +66,10 @@ class Registry:
                 return connector, spec
         raise InvalidInputError(
             f"{text!r} is not a source mlradar can follow: give an http(s) URL or one of "
-            + ", ".join(sorted(c.kind + ":" for c in self if c.kind != "feed"))
+            # A connector may show how its input looks (``example``); else ``kind:``.
+            + ", ".join(
+                sorted(getattr(c, "example", c.kind + ":") for c in self if c.kind != "feed")
+            )
         )
 
     def policies(self, settings: Settings, kinds: Iterable[str]) -> dict[str, HostPolicy]:
@@ -85,9 +88,15 @@ def default_registry(settings: Settings, *, plugins: bool = True) -> Registry:
     """The built-in connectors, then those that installed packages provide."""
     from mlradar._connectors.arxiv import ArxivConnector
     from mlradar._connectors.feed import FeedConnector
+    from mlradar._connectors.hackernews import HackerNewsConnector
+    from mlradar._connectors.reddit import RedditConnector
+    from mlradar._connectors.youtube import YouTubeConnector
 
     registry = Registry()
     registry.mount(ArxivConnector(settings))
+    registry.mount(HackerNewsConnector(settings))
+    registry.mount(RedditConnector(settings))
+    registry.mount(YouTubeConnector(settings))
     if plugins:
         _mount_plugins(registry, settings)
     registry.mount(FeedConnector(), fallback=True)

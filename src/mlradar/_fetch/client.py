@@ -18,7 +18,13 @@ import httpx
 
 from mlradar._config import Settings
 from mlradar._fetch.body import ACCEPT_ENCODING, BoundedDecoder, DecodingError
-from mlradar._fetch.headers import format_seconds, format_size, parse_max_age, parse_retry_after
+from mlradar._fetch.headers import (
+    format_seconds,
+    format_size,
+    parse_max_age,
+    parse_ratelimit_pause,
+    parse_retry_after,
+)
 from mlradar._fetch.politeness import (
     Clock,
     HostBlockedError,
@@ -405,8 +411,15 @@ class Fetcher:
         status = response.status_code
         _last_status.set(status)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is None and status in PAUSE_STATUSES:
+            # Reddit says when its window resets instead of sending Retry-After.
+            retry_after = parse_ratelimit_pause(response.headers, limited=True)
         if retry_after is not None and status in PAUSE_STATUSES:
             self._hosts.limiter_for(url.host).defer(retry_after, status)
+        elif (spent := parse_ratelimit_pause(response.headers)) is not None:
+            # Nothing left of the window: no request to the host until it resets (a
+            # request made before then would be a 429).
+            self._hosts.limiter_for(url.host).defer(spent, 429)
         if follow_redirects and status in REDIRECT_STATUSES:
             if not response.headers.get("location", "").strip():
                 raise _error(start, url, f"HTTP {status} redirect without a Location")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -110,3 +111,22 @@ def format_size(size: int) -> str:
 def format_seconds(seconds: float) -> str:
     """``30.0`` -> ``"30 s"``, ``0.25`` -> ``"0.25 s"``."""
     return f"{seconds:g} s"
+
+
+def parse_ratelimit_pause(headers: Mapping[str, str], *, limited: bool = False) -> float | None:
+    """Seconds to pause a host from its ``X-Ratelimit-Remaining``/``X-Ratelimit-Reset``
+    headers (Reddit's; ``Reset`` is in seconds): the reset when nothing remains of the
+    window, or when the response already says so (``limited``: a 429 without Retry-After).
+    None when the headers do not ask for a pause.
+    """
+    reset = _non_negative_seconds(headers.get("x-ratelimit-reset") or "")
+    if reset is None:
+        return None
+    if limited:
+        return reset
+    remaining = headers.get("x-ratelimit-remaining")
+    try:
+        left = float(remaining) if remaining is not None else None
+    except ValueError:
+        return None
+    return reset if left is not None and left < 1 else None

@@ -45,6 +45,7 @@ from mlradar._content.html import extract_links, html_to_text, sanitize_html
 from mlradar._identity.arxiv import extract_arxiv_ids
 from mlradar._identity.doi import extract_dois
 from mlradar._identity.entries import content_hash, entry_key
+from mlradar._identity.refs import extract_refs
 from mlradar._identity.urls import canonical_url_or_none
 from mlradar._model import ParsedEntry, ParsedFeed
 from mlradar._sources.decode import decode_as_declared
@@ -226,6 +227,8 @@ def _build_entry(raw: _RawEntry) -> ParsedEntry:
         dois=dois,
         content_hash=content_hash(fields),
         links=links,
+        # Every OpenReview, PMLR, ACL or S2 link is a mention (a newsletter names many papers).
+        refs=extract_refs((url, *links)),
     )
 
 
