@@ -88,6 +88,10 @@ def default_registry(settings: Settings, *, plugins: bool = True) -> Registry:
 
     registry = Registry()
     registry.mount(ArxivConnector(settings))
+    from mlradar._connectors.social import BlueskyConnector, MastodonConnector
+
+    registry.mount(BlueskyConnector(settings))
+    registry.mount(MastodonConnector(settings))
     if plugins:
         _mount_plugins(registry, settings)
     registry.mount(FeedConnector(), fallback=True)
