@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     bluesky_url: str = "https://bsky.app"
     openreview_api_url: str = "https://api2.openreview.net"
     openreview_url: str = "https://openreview.net"
+    #: Notes per OpenReview API request (its maximum is 1000).
+    openreview_page_size: int = Field(default=1000, ge=1, le=1000)
     pmlr_url: str = "https://proceedings.mlr.press"
 
     # Semantic features (optional extra).

@@ -92,6 +92,9 @@ def default_registry(settings: Settings, *, plugins: bool = True) -> Registry:
 
     registry.mount(BlueskyConnector(settings))
     registry.mount(MastodonConnector(settings))
+    from mlradar._connectors.openreview import OpenReviewConnector
+
+    registry.mount(OpenReviewConnector(settings))
     if plugins:
         _mount_plugins(registry, settings)
     registry.mount(FeedConnector(), fallback=True)
