@@ -95,6 +95,9 @@ def default_registry(settings: Settings, *, plugins: bool = True) -> Registry:
     from mlradar._connectors.openreview import OpenReviewConnector
 
     registry.mount(OpenReviewConnector(settings))
+    from mlradar._connectors.pmlr import PmlrConnector
+
+    registry.mount(PmlrConnector(settings))
     if plugins:
         _mount_plugins(registry, settings)
     registry.mount(FeedConnector(), fallback=True)
