@@ -4,13 +4,16 @@ arXiv papers imported from ``../shared/data``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from mlradar import make_radar
 from mlradar._config import Settings
 from mlradar._connectors.pmlr import PmlrConnector, parse_volume, parse_volume_page, venue_of
+from mlradar.cli import app
 from mlradar.exceptions import InvalidInputError, ParseError
 from mlradar.types import PaperId
 from tests.feedserver import serving
@@ -146,6 +149,19 @@ def test_a_volume_from_add_to_update_joins_its_arxiv_papers(
             assert deblur.paper.abstract  # arXiv's abstract stays: the page has none
             assert [i.source_kind for i in deblur.items] == ["pmlr"]
             assert radar.paper("pmlr:v267/xompero25a").paper == radar.paper(PRIVACY).paper
+            # The command line shows the venue.
+            runner = CliRunner()
+            shown = runner.invoke(app, ["--db", db_url, "paper", DEBLUR])
+            assert shown.exit_code == 0, shown.output
+            assert "venue: ICML 2025 (PMLR v267)" in shown.output
+            assert "pmlr:v267/girlanda25a" in shown.output
+            assert "page https://proceedings.mlr.press/v267/girlanda25a.html" in shown.output
+            shown = runner.invoke(app, ["--db", db_url, "paper", "pmlr:v267/hopper25b", "--json"])
+            assert shown.exit_code == 0, shown.output
+            record = json.loads(shown.output)["paper"]
+            assert (record["arxiv_id"], record["venue"]) == (None, "ICML 2025 (PMLR v267)")
+            shown = runner.invoke(app, ["--db", db_url, "paper", "pmlr:v267/hopper25b"])
+            assert "pmlr:v267/hopper25b" in shown.output and "arXiv:None" not in shown.output
             # The page unchanged: a conditional GET, nothing parsed again.
             again = radar.update(force=True)
             assert again.sources[0].not_modified
