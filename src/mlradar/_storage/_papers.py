@@ -181,6 +181,8 @@ class PapersStorage(StorageBase):
             if not row.title_key or any(k in matches for k in row.keys):
                 continue
             (on_arxiv if row.arxiv_id else weak).setdefault(row.title_key, None)
+        if on_arxiv and not self._has_papers_off_arxiv(conn):
+            on_arxiv = {}  # an arXiv-only database (a bulk import's): nothing to look for
         found: dict[PaperId, int] = {}
         for wanted, only_off_arxiv in (
             ([t for t in on_arxiv if t not in weak], True),
@@ -197,6 +199,12 @@ class PapersStorage(StorageBase):
                 for r in conn.execute(query):
                     found[PaperId("title", r.title_key)] = int(r.id)
         return found
+
+    def _has_papers_off_arxiv(self, conn: Connection) -> bool:
+        # The unique index on arxiv_id holds the NULLs too: one index probe.
+        p = s.papers.c
+        query = select(p.id).where(p.arxiv_id.is_(None), p.stub.is_(False)).limit(1)
+        return conn.execute(query).first() is not None
 
     def _keys_of(self, conn: Connection, paper_ids: Sequence[int]) -> dict[int, list[PaperId]]:
         ids = s.paper_ids
