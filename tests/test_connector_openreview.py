@@ -188,3 +188,28 @@ def test_a_venue_from_add_to_update_joins_its_arxiv_papers(
         again = radar.update(force=True)
         assert (again.new, again.updated, again.failed) == (0, 0, 0)
         assert radar.stats().papers == before + 1
+
+
+def test_a_429_pauses_the_venue_and_is_that_sources_error(
+    db_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/notes").respond_with_data(
+        '{"name": "RateLimitError", "message": "Too many requests"}',
+        status=429,
+        headers={"Retry-After": "3600"},
+        content_type="application/json",
+    )
+    with make_radar(
+        db_url, allow_private_networks=True, openreview_api_url=httpserver.url_for("/")
+    ) as radar:
+        source = radar.add_source(f"openreview:{VENUE}")
+        summary = radar.update()
+        assert summary.failed == 1
+        state = radar.source(source.id).state
+        assert state.last_error is not None and "429" in state.last_error
+        assert state.last_status == 429
+        # Not asked again before the hour the API asked for has passed.
+        assert state.next_due_at is not None and state.last_fetched_at is not None
+        assert (state.next_due_at - state.last_fetched_at).total_seconds() >= 3600
+        assert radar.update().sources == ()  # nothing due
+        assert len(httpserver.log) == 1
