@@ -137,6 +137,18 @@ def test_links_to_conference_pages_name_their_papers() -> None:
 # -- sources add through update ------------------------------------------------------------------
 
 
+def _links(radar: object, item_id: int) -> set[str]:
+    """The pages an item links, as stored (what stories join on)."""
+    from sqlalchemy import text
+
+    storage = radar._storage  # type: ignore[attr-defined]
+    with storage.read() as conn:
+        rows = conn.execute(
+            text("SELECT ref FROM item_refs WHERE item_id = :i AND kind = 'link'"), {"i": item_id}
+        )
+        return {r.ref for r in rows}
+
+
 def test_a_bluesky_profile_from_add_to_update(db_url: str) -> None:
     with serving() as server:
         server.add("/profile/alice.bsky.social/rss", BLUESKY_RSS, content_type=RSS_TYPE)
@@ -156,6 +168,9 @@ def test_a_bluesky_profile_from_add_to_update(db_url: str) -> None:
             assert first.author == "@alice.bsky.social"
             assert first.title is not None and first.title.startswith("New preprint! HyperKAN")
             assert first.title.endswith("…") and len(first.title) <= 121
+            # Its text's link is a link of the post; a link cut for display is none.
+            assert "https://arxiv.org/abs/2503.12365" in _links(radar, first.id)
+            assert not any("huggingface" in u for i in items.values() for u in _links(radar, i.id))
             # The shortened link of the second post names no paper (and no wrong one).
             assert sum(1 for i in items.values() if i.arxiv_ids) == 1
             # The post is a mention of the paper.

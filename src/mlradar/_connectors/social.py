@@ -16,9 +16,11 @@ its full links.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from mlradar._config import Settings
@@ -31,7 +33,7 @@ from mlradar._connectors.base import (
 )
 from mlradar._connectors.feed import FeedConnector
 from mlradar._fetch import HostPolicy
-from mlradar._identity.urls import canonicalize_url
+from mlradar._identity.urls import canonical_url_or_none, canonicalize_url
 from mlradar._identity.venues import venue_refs
 from mlradar._model import ParsedEntry
 from mlradar.exceptions import InvalidInputError
@@ -77,14 +79,42 @@ def _post_title(entry: ParsedEntry) -> str | None:
     return cut + "…"
 
 
+@functools.cache
+def _linkifier() -> Any:
+    from linkify_it import LinkifyIt  # type: ignore[import-untyped]
+
+    return LinkifyIt(options={"fuzzy_link": True, "fuzzy_email": False})
+
+
+def text_links(text: str) -> tuple[str, ...]:
+    """The links written as plain text in a post (``arxiv.org/abs/2503.12365``), canonical;
+    a link its client cut for display (``huggingface.co/papers/2503.1...``) is no link."""
+    found: dict[str, None] = {}
+    for m in _linkifier().match(text) or ():
+        rest = text[m.last_index : m.last_index + 3]
+        if rest.startswith(("...", "…")):
+            continue
+        url = m.url
+        if not m.raw.lower().startswith(("http://", "https://")):
+            url = "https://" + url.removeprefix("http://")  # shown without its scheme
+        canonical = canonical_url_or_none(url)
+        if canonical:
+            found.setdefault(canonical, None)
+    return tuple(found)
+
+
 def as_post(entry: ParsedEntry, author: str) -> ParsedEntry:
     """A feed entry as a social post: a title from its text, the profile as its author,
-    and the OpenReview and PMLR papers its links name beside its arXiv ids and DOIs."""
-    refs = dict.fromkeys((*entry.refs, *venue_refs(entry.links)))
+    the links its text writes out (Bluesky's feed gives no markup), and the OpenReview and
+    PMLR papers its links name beside its arXiv ids and DOIs."""
+    own = {entry.url} if entry.url else set()
+    links = tuple(dict.fromkeys(u for u in (*entry.links, *text_links(entry.text)) if u not in own))
+    refs = dict.fromkeys((*entry.refs, *venue_refs(links)))
     return replace(
         entry,
         title=entry.title or _post_title(entry),
         author=entry.author or author,
+        links=links,
         refs=tuple(refs),
     )
 
