@@ -46,6 +46,11 @@ RSS_TYPE = "application/rss+xml; charset=utf-8"
             "@alice.bsky.social",
         ),
         (
+            "bluesky:alice.bsky.social",
+            "https://bsky.app/profile/alice.bsky.social/rss",
+            "@alice.bsky.social",
+        ),
+        (
             "https://bsky.app/profile/did:plc:ewvi7nxzyoun6zhxrhs64oiz",
             "https://bsky.app/profile/did:plc:ewvi7nxzyoun6zhxrhs64oiz/rss",
             "@did:plc:ewvi7nxzyoun6zhxrhs64oiz",
@@ -87,6 +92,7 @@ def test_a_bluesky_url_that_is_no_profile_is_a_clear_error(text: str, message: s
         ),
         ("@bob@sigmoid.social", "https://sigmoid.social/@bob.rss", "@bob@sigmoid.social"),
         ("bob@sigmoid.social", "https://sigmoid.social/@bob.rss", "@bob@sigmoid.social"),
+        ("mastodon:@bob@sigmoid.social", "https://sigmoid.social/@bob.rss", "@bob@sigmoid.social"),
         # Another instance's account, seen from mastodon.social: its feed is at its home.
         (
             "https://mastodon.social/@bob@sigmoid.social",
@@ -114,6 +120,11 @@ def test_a_mastodon_profile_is_followed_through_its_rss(text: str, url: str, han
 def test_the_registry_sends_each_input_to_its_kind(text: str, kind: str) -> None:
     connector, _ = default_registry(Settings(), plugins=False).parse(text)
     assert connector.kind == kind
+
+
+def test_a_mastodon_spec_that_names_no_profile_is_a_clear_error() -> None:
+    with pytest.raises(InvalidInputError, match="give mastodon:@user@instance"):
+        MastodonConnector(Settings()).parse_spec("mastodon:bob")
 
 
 def test_links_to_conference_pages_name_their_papers() -> None:

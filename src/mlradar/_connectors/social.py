@@ -1,7 +1,8 @@
 """Researchers' social profiles: Bluesky and Mastodon, which publish every profile as RSS.
 
-``https://bsky.app/profile/<handle>`` is followed as ``.../profile/<handle>/rss``;
-``https://<instance>/@<user>`` (or ``@user@instance``) as ``https://<instance>/@<user>.rss``.
+``https://bsky.app/profile/<handle>`` (or ``bluesky:<handle>``) is followed as
+``.../profile/<handle>/rss``; ``https://<instance>/@<user>`` (or ``@user@instance``,
+``mastodon:@user@instance``) as ``https://<instance>/@<user>.rss``.
 The feeds are then read by the feed connector (conditional GET, nh3, arXiv ids and DOIs
 from every link), so a post that links a paper mentions that paper like a blog post does.
 
@@ -162,6 +163,8 @@ class BlueskyConnector(_ProfileConnector):
 
     def parse_spec(self, text: str) -> SourceSpec | None:
         url = text.strip()
+        if url.lower().startswith("bluesky:"):  # bluesky:alice.bsky.social
+            url = "https://bsky.app/profile/" + url[len("bluesky:") :].strip()
         if url.lower().startswith("bsky.app/"):
             url = "https://" + url
         parts = urlsplit(url)
@@ -199,16 +202,23 @@ class MastodonConnector(_ProfileConnector):
 
     def parse_spec(self, text: str) -> SourceSpec | None:
         raw = text.strip()
+        prefixed = raw.lower().startswith("mastodon:")
+        if prefixed:  # mastodon:@user@instance, mastodon:https://instance/@user
+            raw = raw[len("mastodon:") :].strip()
         address = _MASTODON_ADDRESS.match(raw)
         if address is not None:
             return self._profile("https", address.group("instance"), address.group("user"))
         parts = urlsplit(raw)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            if prefixed:
+                raise InvalidInputError(f"{text.strip()}: give mastodon:@user@instance")
             return None
         host = parts.netloc.lower()
         if (parts.hostname or "") in NOT_MASTODON:
             return None
         m = _MASTODON_PATH.match(parts.path)
+        if m is None and prefixed:
+            raise InvalidInputError(f"{text.strip()}: give mastodon:@user@instance")
         if m is None:
             return None
         if m.group("remote"):
