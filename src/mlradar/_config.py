@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     arxiv_rss_url: str = "https://rss.arxiv.org/rss"
 
+    # Social profiles, conference proceedings: the public endpoints (tests point them at
+    # loopback).
+    bluesky_url: str = "https://bsky.app"
+    openreview_api_url: str = "https://api2.openreview.net"
+    openreview_url: str = "https://openreview.net"
+    #: Notes per OpenReview API request (its maximum is 1000).
+    openreview_page_size: int = Field(default=1000, ge=1, le=1000)
+    pmlr_url: str = "https://proceedings.mlr.press"
+
     # Semantic features (optional extra).
     embedding_model: str | None = None
 

@@ -149,6 +149,9 @@ class PaperRow(NamedTuple):
     pdf: str | None
     ids: str | None
     """JSON list of ``[scheme, value]``: the record's identifiers besides arXiv and DOI."""
+    title_key: str | None
+    """Its folded title and first author's surname (:func:`mlradar._papers.title_key`):
+    how a record without a shared identifier still finds its paper."""
     keys: tuple[PaperId, ...]
     """Every identifier it is found by (normalized): not a column."""
 
@@ -178,8 +181,13 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def paper_columns(paper: Paper, content_hash: str, keys: tuple[PaperId, ...]) -> PaperRow:
-    """The stored form of ``paper`` (its hash and keys made by the caller)."""
+def paper_columns(
+    paper: Paper,
+    content_hash: str,
+    keys: tuple[PaperId, ...],
+    title_key: str | None = None,
+) -> PaperRow:
+    """The stored form of ``paper`` (its hash, keys and title key made by the caller)."""
     others = [list(i) for i in paper.ids]
     return PaperRow(
         arxiv_id=paper.arxiv_id,
@@ -201,6 +209,7 @@ def paper_columns(paper: Paper, content_hash: str, keys: tuple[PaperId, ...]) ->
         url=paper.url,
         pdf=paper.pdf,
         ids=orjson.dumps(others).decode() if others else None,
+        title_key=title_key,
         keys=keys,
     )
 

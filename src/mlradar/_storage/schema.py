@@ -202,10 +202,14 @@ papers = Table(
     Column("ids", Text),
     # Known by an identifier only (tagged before its record arrived): no record yet.
     Column("stub", Boolean, nullable=False, default=False),
+    # Folded title and first author's surname ("attention is all you need|vaswani"): how a
+    # conference paper without an arXiv id finds its arXiv record (mlradar._papers).
+    Column("title_key", Text),
     Index("ix_papers_first_version_at", "first_version_at"),
     Index("ix_papers_doi", "doi"),
     # The ranking index finds edited papers by it (written on insert and on every change).
     Index("ix_papers_stored_at", "stored_at"),
+    Index("ix_papers_title_key", "title_key"),
 )
 
 # Every identifier of every paper, normalized (see mlradar._papers): the lookup by which a

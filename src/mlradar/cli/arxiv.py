@@ -180,10 +180,9 @@ def _print_paper(detail: PaperDetail) -> None:
         console.print(f"[bold]arXiv:{safe(detail.arxiv_id)}[/bold] (metadata not stored)")
     else:
         console.print(f"[bold]{safe(p.title)}[/bold]")
+        named = f"arXiv:{p.arxiv_id}" if p.arxiv_id else p.ref
         console.print(
-            f"arXiv:{safe(p.arxiv_id)}  {safe(' '.join(p.categories))}",
-            highlight=False,
-            soft_wrap=True,
+            f"{safe(named)}  {safe(' '.join(p.categories))}", highlight=False, soft_wrap=True
         )
         console.print(safe(", ".join(p.authors)), highlight=False, soft_wrap=True)
         dates = [f"first version {p.first_version_at}" if p.first_version_at else ""]
@@ -192,15 +191,21 @@ def _print_paper(detail: PaperDetail) -> None:
         if p.versions:
             dates.append(f"{len(p.versions)} version(s)")
         console.print(safe(", ".join(d for d in dates if d)), highlight=False, soft_wrap=True)
+        also = ", ".join(str(i) for i in p.ids if i.scheme != "title" and str(i) != named)
         for label, value in (
+            ("venue", p.venue),
+            ("also", also),
             ("comments", p.comments),
             ("journal", p.journal_ref),
             ("doi", p.doi),
         ):
             if value:
                 console.print(f"{label}: {safe(value)}", highlight=False, soft_wrap=True)
+        links = [("abs ", p.abs_url), ("pdf ", p.pdf_url), ("html", p.html_url)]
+        if p.arxiv_id and p.url:  # its page at the venue too (an OpenReview forum)
+            links.append(("page", p.url))
         console.print(
-            f"abs  {safe(p.abs_url)}\npdf  {safe(p.pdf_url)}\nhtml {safe(p.html_url)}",
+            "\n".join(f"{label} {safe(url)}" for label, url in links if url),
             highlight=False,
             soft_wrap=True,
         )
