@@ -10,9 +10,18 @@ from typing import TYPE_CHECKING, Any
 from mlradar._identity.arxiv import parse_arxiv_id
 from mlradar._papers import paper_keys, parse_paper_ref, store_papers
 from mlradar._radar._base import RadarBase
+from mlradar._radar._stories import mention_of
 from mlradar._radar._sync import run_sync
 from mlradar.exceptions import InvalidInputError, NotFoundError
-from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail, PaperId
+from mlradar.types import (
+    HarvestSummary,
+    ImportSummary,
+    Item,
+    Mention,
+    Paper,
+    PaperDetail,
+    PaperId,
+)
 
 if TYPE_CHECKING:
     # Imported where used: lxml, httpx and the parsers cost start-up time that commands
@@ -163,7 +172,18 @@ class PapersMixin(RadarBase):
             paper=paper,
             items=tuple(items),
             ref=paper.ref if paper else str(key),
+            mentions=self._mentions(items, arxiv_id),
         )
+
+    def _mentions(self, items: Sequence[Item], arxiv_id: str | None) -> tuple[Mention, ...]:
+        """The items naming the paper and the members of its story (a thread linking its
+        PDF names it only through its story), oldest first."""
+        found = {i.id: mention_of(i) for i in items}
+        if arxiv_id is not None:
+            for story in self._storage.list_stories(arxiv_id=arxiv_id, limit=10):
+                for m in story.mentions:
+                    found.setdefault(m.item_id, m)
+        return tuple(sorted(found.values(), key=lambda m: (m.published is None, m.published)))
 
     def papers(self, refs: Sequence[str]) -> list[Paper]:
         """The stored papers among ``refs`` (any accepted id form), in order."""
