@@ -385,3 +385,43 @@ def test_every_hugging_face_item_of_a_corpus_paper_joins_that_papers_story(
         assert story.title == " ".join(str(corpus[one]["title"]).split())
         assert {m.kind for m in story.mentions} == {"feed"}
         assert len(radar.paper(one).mentions) == 2
+
+
+def test_the_commands_show_stories_and_escape_what_sources_say(
+    core: RadarCore, kinds: dict[str, Scripted], db_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from mlradar.cli import app
+
+    radar = core.for_user(core.ensure_user("default"))
+    radar.add_source("hackernews:top", discover=False)
+    radar.add_source("arxiv:cs.LG", discover=False)
+    _feed(
+        kinds,
+        "hackernews:top",
+        entry("h1", url="https://arxiv.org/abs/2503.00009", title="Z", talk=(7, 3)),
+    )
+    hostile = entry("a1", url="https://arxiv.org/abs/2503.00009", title="[red]boom[/red]")
+    _feed(kinds, "arxiv:cs.LG", hostile)
+    core.update()
+    runner = CliRunner()
+    shown = runner.invoke(app, ["--db", db_url, "stories", "--sort", "discussed"])
+    assert shown.exit_code == 0, shown.output
+    assert "2503.00009" in shown.output and "7p 3c 2src" in shown.output
+    listed = runner.invoke(app, ["--db", db_url, "stories", "--json"])
+    [story] = json.loads(listed.output)
+    assert {"id", "title", "url", "arxiv_id", "first_seen", "last_seen", "sources"} <= set(story)
+    assert {"points", "comments", "mentions"} <= set(story)
+    mention = story["mentions"][0]
+    assert {"source", "kind", "url", "title", "published", "points", "comments"} <= set(mention)
+    one = runner.invoke(app, ["--db", db_url, "story", str(story["id"])])
+    assert one.exit_code == 0, one.output
+    assert "[red]boom[/red]" in one.output  # shown as text, not as markup
+    paper = runner.invoke(app, ["--db", db_url, "paper", "2503.00009", "--json"])
+    assert paper.exit_code == 0, paper.output
+    assert [m["points"] for m in json.loads(paper.output)["mentions"]] == [7, None]
+    bad = runner.invoke(app, ["--db", db_url, "stories", "--sort", "loud"])
+    assert bad.exit_code != 0
+    missing = runner.invoke(app, ["--db", db_url, "story", "999"])
+    assert missing.exit_code == 1 and "no story 999" in missing.output

@@ -160,19 +160,20 @@ class PapersMixin(RadarBase):
         else:
             raise NotFoundError(f"no paper with id {key}")
         items = self._storage.list_items(mentioning=keys, limit=PAPER_ITEMS)
-        if paper is None and not items:
-            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
-            raise NotFoundError(f"{_shown(key)} is not known{hint}")
         if paper is not None:
             arxiv_id = paper.arxiv_id
         else:
             arxiv_id = key.value if isinstance(key, PaperId) and key.scheme == "arxiv" else None
+        mentions = self._mentions(items, arxiv_id)
+        if paper is None and not mentions:
+            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
+            raise NotFoundError(f"{_shown(key)} is not known{hint}")
         return PaperDetail(
             arxiv_id=arxiv_id,
             paper=paper,
             items=tuple(items),
             ref=paper.ref if paper else str(key),
-            mentions=self._mentions(items, arxiv_id),
+            mentions=mentions,
         )
 
     def _mentions(self, items: Sequence[Item], arxiv_id: str | None) -> tuple[Mention, ...]:
