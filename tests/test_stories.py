@@ -385,6 +385,9 @@ def test_every_hugging_face_item_of_a_corpus_paper_joins_that_papers_story(
         assert story.title == " ".join(str(corpus[one]["title"]).split())
         assert {m.kind for m in story.mentions} == {"feed"}
         assert len(radar.paper(one).mentions) == 2
+        db_ids = radar._storage.paper_db_ids(list(corpus))
+        rows = radar._storage.story_mention_rows(list(db_ids.values()))
+        assert len(rows) == 2 * len(corpus)
 
 
 def test_the_commands_show_stories_and_escape_what_sources_say(
@@ -425,3 +428,20 @@ def test_the_commands_show_stories_and_escape_what_sources_say(
     assert bad.exit_code != 0
     missing = runner.invoke(app, ["--db", db_url, "story", "999"])
     assert missing.exit_code == 1 and "no story 999" in missing.output
+
+
+def test_points_and_comments_feed_the_discussion_prior() -> None:
+    from mlradar._rank.signals import MentionRow, summarize_discussion
+
+    rows = [
+        MentionRow(1, 1, 10, "hackernews", "https://news.ycombinator.com/", "HN", 90, 9),
+        # The same item again, through item_refs (no counts there): counted once.
+        MentionRow(1, 1, 10, "hackernews", "https://news.ycombinator.com/", "HN"),
+        MentionRow(1, 2, 11, "feed", "https://blog.example/feed", "blog"),
+        MentionRow(1, 3, 12, "arxiv", "https://export.arxiv.org/api", "arXiv", 500, 0),
+        MentionRow(2, 4, 11, "feed", "https://blog.example/feed", "blog"),
+    ]
+    got = summarize_discussion(rows)
+    assert got[1].talk == 99 and got[1].places == ("blog", "HN")
+    assert got[1].weight == pytest.approx(4.0)  # two places, and 99+1 = 10**2
+    assert got[2].weight == 1.0

@@ -399,32 +399,56 @@ class StoriesStorage(StorageBase):
                     )
         return out
 
-    def story_discussion(self, paper_keys: Sequence[tuple[str, str]]) -> dict[str, int]:
-        """Summed points and comments of the stories about each arXiv id given as
-        ``("arxiv", id)`` (others ignored): what the discussion prior adds to places."""
-        arxiv = [v for k, v in paper_keys if k == "arxiv"]
-        si, i, st = s.story_items.c, s.items.c, s.stories.c
-        out: dict[str, int] = {}
+    def story_mention_rows(
+        self, paper_ids: Sequence[int], user_id: int | None = None
+    ) -> list[tuple[int, int, int, str, str, str, int | None, int | None]]:
+        """``(paper id, item id, source id, source kind, source url, source name, points,
+        comments)`` of every item in the stories of the papers (by database id): the rows
+        of :meth:`mention_rows` that the stories know, with their discussion."""
+        si, i, st, src, p = s.story_items.c, s.items.c, s.stories.c, s.sources.c, s.papers.c
+        joined = (
+            s.papers.join(s.stories, st.arxiv_id == p.arxiv_id)
+            .join(s.story_items, si.story_id == st.id)
+            .join(s.items, i.id == si.item_id)
+            .join(s.sources, src.id == i.source_id)
+        )
+        # Like mention_rows: every source counts, named as the user calls it.
+        subs = s.subscriptions
+        joined = joined.outerjoin(
+            subs, (subs.c.source_id == i.source_id) & (subs.c.user_id == (user_id or -1))
+        )
+        name = func.coalesce(subs.c.name, src.title, src.url)
+        out = []
         with self.read() as conn:
-            for chunk in _chunks(arxiv):
+            for chunk in _chunks(paper_ids):
                 rows = conn.execute(
                     select(
-                        st.arxiv_id,
-                        (
-                            func.coalesce(func.sum(i.points), 0)
-                            + func.coalesce(func.sum(i.comments), 0)
-                        ).label("talk"),
+                        p.id,
+                        i.id.label("item_id"),
+                        i.source_id,
+                        src.kind,
+                        src.url,
+                        name.label("name"),
+                        i.points,
+                        i.comments,
                     )
-                    .select_from(
-                        s.stories.join(s.story_items, si.story_id == st.id).join(
-                            s.items, i.id == si.item_id
-                        )
-                    )
-                    .where(st.arxiv_id.in_(chunk))
-                    .group_by(st.arxiv_id)
+                    .select_from(joined)
+                    .where(p.id.in_(chunk))
                 )
-                out.update({str(r.arxiv_id): int(r.talk) for r in rows})
-        return out
+                out += [
+                    (
+                        int(r.id),
+                        int(r.item_id),
+                        int(r.source_id),
+                        str(r.kind),
+                        str(r.url),
+                        str(r.name),
+                        r.points,
+                        r.comments,
+                    )
+                    for r in rows
+                ]
+        return sorted(out, key=lambda r: r[:2])
 
 
 __all__ = ["BACKFILL_KEY", "StoriesStorage", "StoryDecider"]
