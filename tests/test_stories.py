@@ -286,7 +286,7 @@ def test_keys_of_odd_items() -> None:
     assert item_keys(item(url="https://HF.co/papers/2503.00001")).arxiv_id == "2503.00001"
     digest = item_keys(item(arxiv_ids=("2503.00001", "2503.00002"), url="https://n.example/1"))
     assert digest.paper == () and digest.link == ("url:https://n.example/1",)
-    assert item_keys(item(title="Short title")).near == ()
+    assert item_keys(item(title="Short title")).near == ("title:short title",)
     # A blog post's links are its references, not what it is about; a thread's one link is.
     blog = item_keys(item(url="https://b.example/1", links=("https://c.example/2",)))
     assert blog.link == ("url:https://b.example/1",)
@@ -445,3 +445,23 @@ def test_points_and_comments_feed_the_discussion_prior() -> None:
     assert got[1].talk == 99 and got[1].places == ("blog", "HN")
     assert got[1].weight == pytest.approx(4.0)  # two places, and 99+1 = 10**2
     assert got[2].weight == 1.0
+
+
+@pytest.mark.slow
+def test_near_duplicates_on_real_feeds_are_precise_and_find_most_syndicated_posts(
+    shared_data: Path,
+) -> None:
+    from tests.stories_support import evaluate, feed_items, labels
+
+    items = feed_items(shared_data / "feeds")
+    ev = evaluate(items, labels())
+    assert ev.unlabeled == [], [(a.entry.url, b.entry.url) for a, b in ev.unlabeled]
+    assert ev.truth > 900
+    # Measured: precision 0.997 (923 of 926), recall 0.951 (of 971 same-post pairs).
+    assert ev.precision >= 0.99
+    assert ev.recall >= 0.93
+    # The labs' feeds (two scrapers of the same sites: summaries against full texts, other
+    # titles) are the hard part: measured precision 0.980, recall 0.751 (of 193 pairs).
+    labs = evaluate([i for i in items if i.feed.startswith("labs/")], labels())
+    assert labs.precision >= 0.97
+    assert labs.recall >= 0.7

@@ -48,8 +48,10 @@ TEXT_RATIO = 75.0
 #: Characters of text the near-duplicate check compares (the openings).
 TEXT_CHARS = 600
 #: Below this many characters of text on either side, the titles decide alone, strictly.
-MIN_TEXT = 120
+MIN_TEXT = 250
 TITLE_ONLY_RATIO = 97.0
+#: How alike the openings of two items with the same short title must be.
+SHORT_TITLE_TEXT_RATIO = 90.0
 
 _WORD = re.compile(r"[^\W_]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)*")
@@ -124,10 +126,15 @@ def minhash_bands(words: Iterable[str], bands: int = BANDS, rows: int = ROWS) ->
 
 
 def near_keys(title: str | None) -> tuple[str, ...]:
+    """The exact folded title (any length: a short title joins only with a matching
+    text, see :func:`near_duplicates`), and MinHash buckets of longer titles' words."""
     words = fold(title).split()
-    if len(words) < MIN_NEAR_WORDS:
+    if not words:
         return ()
-    return ("title:" + " ".join(words), *minhash_bands(words))
+    exact = "title:" + " ".join(words)
+    if len(words) < MIN_NEAR_WORDS:
+        return (exact,)
+    return (exact, *minhash_bands(words))
 
 
 def item_keys(item: StoryInput) -> ItemKeys:
@@ -147,21 +154,30 @@ def near_duplicates(title_a: str | None, text_a: str, title_b: str | None, text_
     titles with the same numbers in them, and near-identical openings where both have
     text (else stricter titles)."""
     a, b = fold(title_a), fold(title_b)
-    if len(a.split()) < MIN_NEAR_WORDS or len(b.split()) < MIN_NEAR_WORDS:
+    if not a or not b:
         return False
+    if len(a.split()) < MIN_NEAR_WORDS or len(b.split()) < MIN_NEAR_WORDS:
+        # "Grok 4", "Weekly links": the same short title says little; the same text must.
+        return a == b and _same_text(text_a, text_b, SHORT_TITLE_TEXT_RATIO) is True
     # "Llama 3" and "Llama 4", "Import AI 401" and "402": one number apart, two posts.
     if _NUMBER.findall(a) != _NUMBER.findall(b):
         return False
     title = fuzz.ratio(a, b)
     if title < TITLE_RATIO:
         return False
+    same = _same_text(text_a, text_b, TEXT_RATIO)
+    return title >= TITLE_ONLY_RATIO if same is None else same
+
+
+def _same_text(text_a: str, text_b: str, ratio: float) -> bool | None:
+    """Whether the openings match (None: one of them is too short to say)."""
     ta, tb = fold(text_a[: TEXT_CHARS * 2]), fold(text_b[: TEXT_CHARS * 2])
     if len(ta) < MIN_TEXT or len(tb) < MIN_TEXT:
-        return title >= TITLE_ONLY_RATIO
+        return None
     # A summary and the full post open alike: look for the shorter opening in the other.
     if len(ta) > len(tb):
         ta, tb = tb, ta
-    return fuzz.partial_ratio(ta[:TEXT_CHARS], tb) >= TEXT_RATIO
+    return fuzz.partial_ratio(ta[:TEXT_CHARS], tb) >= ratio
 
 
 __all__ = [
