@@ -499,6 +499,8 @@ class PaperDetail:
     items: tuple[Item, ...] = ()
     ref: str = ""
     """How to name it (:attr:`Paper.ref`, or the identifier asked about)."""
+    mentions: tuple[Mention, ...] = ()
+    """Every item naming it, as a mention with its discussion (its ``items``, shortly)."""
 
 
 # -- the user's library and recommendations --------------------------------------------------
@@ -573,3 +575,44 @@ class BibtexExport:
     text: str
     count: int
     missing: tuple[str, ...] = ()
+
+
+# -- stories -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One item of a story: a post, a listing, a thread that names its paper or link."""
+
+    source: str
+    """The source's name (the user's name for it)."""
+    kind: SourceKind
+    """The source's kind: ``feed``, ``arxiv``, ``hackernews``, ``reddit``..."""
+    url: str | None
+    title: str | None
+    published: datetime | None
+    """Its date: published, else first seen."""
+    points: int | None = None
+    comments: int | None = None
+    comments_url: str | None = None
+    item_id: int = 0
+    source_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One paper or link, with every mention of it and its discussion signal."""
+
+    id: int
+    title: str | None
+    """The best title: the paper's own, else a post's, else a thread's."""
+    url: str | None
+    arxiv_id: str | None
+    first_seen: datetime
+    last_seen: datetime
+    sources: int
+    """Independent sources mentioning it (distinct feeds, listings, forums)."""
+    points: int
+    """Hacker News points and Reddit scores, summed."""
+    comments: int
+    mentions: tuple[Mention, ...] = ()

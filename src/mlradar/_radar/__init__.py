@@ -17,6 +17,7 @@ from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
 from mlradar._radar._recommend import RecommendMixin
 from mlradar._radar._semantic import SemanticSearchMixin
+from mlradar._radar._stories import StoriesMixin
 
 
 class Radar(
@@ -26,6 +27,7 @@ class Radar(
     RecommendMixin,
     SemanticSearchMixin,
     LibraryMixin,
+    StoriesMixin,
     RadarBase,
 ):
     """One user's radar.  Make one with :func:`make_radar`, or :meth:`RadarCore.for_user`."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from mlradar._config import Settings, load_settings
+from mlradar._radar._stories import backfill_stories, decide_stories
 from mlradar._radar._sync import run_sync
 from mlradar._storage import Storage, normalize_url, open_storage
 from mlradar._update.schedule import utcnow
@@ -51,6 +52,9 @@ class RadarCore:
         fetcher_factory: FetcherFactory | None = None,
     ) -> None:
         self._storage = storage
+        # Stories are joined as items are written, by the domain's decision (storage
+        # imports no domain package: it is handed the function).
+        storage.story_decider = decide_stories
         self._settings = settings
         self._registry = registry
         self._fetcher_factory = fetcher_factory or default_fetcher
@@ -209,6 +213,7 @@ class RadarCore:
         def make(policies: Mapping[str, HostPolicy]) -> Fetcher:
             return self._fetcher_factory(self._settings, policies)
 
+        backfill_stories(self._storage)  # items stored before stories existed (0007)
         updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
         summary = UpdateSummary(tuple(await updater.run(targets)))
         if summary.new or summary.updated:

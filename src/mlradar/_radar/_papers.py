@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from mlradar._identity.arxiv import parse_arxiv_id
 from mlradar._papers import paper_keys, parse_paper_ref, store_papers
 from mlradar._radar._base import RadarBase
+from mlradar._radar._stories import mention_of
 from mlradar._radar._sync import run_sync
 from mlradar.exceptions import InvalidInputError, NotFoundError
 from mlradar.types import (
     BibtexExport,
     HarvestSummary,
     ImportSummary,
+    Item,
+    Mention,
     Paper,
     PaperDetail,
     PaperId,
@@ -158,18 +161,20 @@ class PapersMixin(RadarBase):
         else:
             raise NotFoundError(f"no paper with id {key}")
         items = self._storage.list_items(mentioning=keys, limit=PAPER_ITEMS)
-        if paper is None and not items:
-            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
-            raise NotFoundError(f"{_shown(key)} is not known{hint}")
         if paper is not None:
             arxiv_id = paper.arxiv_id
         else:
             arxiv_id = key.value if isinstance(key, PaperId) and key.scheme == "arxiv" else None
+        mentions = self._mentions(items, arxiv_id)
+        if paper is None and not mentions:
+            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
+            raise NotFoundError(f"{_shown(key)} is not known{hint}")
         return PaperDetail(
             arxiv_id=arxiv_id,
             paper=paper,
             items=tuple(items),
             ref=paper.ref if paper else str(key),
+            mentions=mentions,
         )
 
     def unknown_version(self, ref: str, paper: Paper) -> str | None:
@@ -187,6 +192,16 @@ class PapersMixin(RadarBase):
             f"arXiv:{paper.arxiv_id}v{version} is not a version stored here (known: {listed}); "
             "showing the paper as stored (--fetch reads arXiv's current record)"
         )
+
+    def _mentions(self, items: Sequence[Item], arxiv_id: str | None) -> tuple[Mention, ...]:
+        """The items naming the paper and the members of its story (a thread linking its
+        PDF names it only through its story), oldest first."""
+        found = {i.id: mention_of(i) for i in items}
+        if arxiv_id is not None:
+            for story in self._storage.list_stories(arxiv_id=arxiv_id, limit=10):
+                for m in story.mentions:
+                    found.setdefault(m.item_id, m)
+        return tuple(sorted(found.values(), key=lambda m: (m.published is None, m.published)))
 
     def papers(self, refs: Sequence[str]) -> list[Paper]:
         """The stored papers among ``refs`` (any accepted id form), in order."""

@@ -14,10 +14,17 @@ from mlradar._storage._library import LibraryStorage
 from mlradar._storage._locks import LocksStorage
 from mlradar._storage._papers import PapersStorage
 from mlradar._storage._sources import SourcesStorage
+from mlradar._storage._stories import StoriesStorage
 
 
 class Storage(
-    SourcesStorage, ItemsStorage, CatalogStorage, PapersStorage, LibraryStorage, LocksStorage
+    SourcesStorage,
+    ItemsStorage,
+    CatalogStorage,
+    PapersStorage,
+    LibraryStorage,
+    LocksStorage,
+    StoriesStorage,
 ):
     """All persistent state of one radar."""
 

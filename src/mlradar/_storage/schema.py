@@ -354,3 +354,53 @@ opml_folders = Table(
     Column("attrs", Text, nullable=False),
     Column("position", Integer, nullable=False),
 )
+
+# A story: one paper or link, and every item that mentions it (see mlradar._stories).  Its
+# head (best title, URL, span) is kept as items join; its discussion is summed when read,
+# since points and comments move on every refresh.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text),
+    # Where the title came from: lower is better (a paper's listing, a post, a thread).
+    Column("title_rank", Integer, nullable=False, default=9),
+    Column("url", Text),
+    # The one arXiv paper it is about, if any (versionless).
+    Column("arxiv_id", String(40)),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index("ix_stories_arxiv_id", "arxiv_id"),
+    Index("ix_stories_last_seen_at", "last_seen_at"),
+)
+
+# Which story each item is in (one each).
+story_items = Table(
+    "story_items",
+    metadata,
+    Column("item_id", Integer, _fk("items.id"), primary_key=True),
+    Column("story_id", Integer, _fk("stories.id"), nullable=False),
+    Index("ix_story_items_story_id", "story_id"),
+)
+
+# The lookup keys a story is found by when an item arrives: "arxiv:<id>", "doi:...",
+# "url:<canonical link>", "title:<folded title>", "near:<band>:<hash>".
+story_keys = Table(
+    "story_keys",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("story_id", Integer, _fk("stories.id"), nullable=False),
+    Index("ix_story_keys_story_id", "story_id"),
+)
+
+# Responses of enrichment APIs (Semantic Scholar), with the date they were fetched:
+# ``kind`` is the endpoint ("paper", "references", "citations", "recommendations").
+enrich_cache = Table(
+    "enrich_cache",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("ref", Text, primary_key=True),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text),
+)

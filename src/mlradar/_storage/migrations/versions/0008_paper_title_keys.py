@@ -19,7 +19,7 @@ from alembic import op
 from mlradar._papers.identity import title_key
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
