@@ -95,3 +95,15 @@ class ParseError(SourceError, ValueError):
 
 class SearchQueryError(InvalidInputError):
     """The search query is not valid syntax."""
+
+
+class AuthError(RadarError):
+    """Logging in failed, or a request carries no valid credentials."""
+
+
+class LoginRateLimitedError(AuthError):
+    """Too many failed logins for an account or from an address; ``retry_after`` seconds."""
+
+    def __init__(self, message: str = "", *, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -551,3 +551,24 @@ class Recommendation:
     """What each channel added to ``score``: ``(channel, value)`` for the text channels
     (``lexical``, ``lexical_linear``, ``dense``, ``dense_linear``), ``authors``, ``team``,
     ``links``, and the priors ``discussion`` and ``recency``; they add up to ``score``."""
+
+
+# -- accounts (the web app) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token of a user, as listed: the secret itself is shown once, at creation."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    """A token just made: ``token`` is the secret, shown this once and never stored."""
+
+    token: str
+    record: ApiToken
