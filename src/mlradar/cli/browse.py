@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar
+from mlradar.cli.serve import HostOption, PortOption, serve_app
 from mlradar.cli.sources import print_summary, run_update
 from mlradar.types import Item
 
@@ -93,8 +94,17 @@ def register(app: typer.Typer) -> None:
     def run(
         ctx: typer.Context,
         limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many items to show."),
+        no_serve: bool = typer.Option(
+            False,
+            "--no-serve",
+            "--print",
+            help="Print the newest items and exit (for scripts) instead of serving the page.",
+        ),
+        host: str = HostOption,
+        port: int = PortOption,
     ) -> None:
-        """The main job: create the database if needed, update every due source, show the newest."""
+        """The main job: create the database if needed, update every due source, show the
+        newest, then serve the reading page (``--no-serve`` prints and exits)."""
         r = radar(ctx)
         if not r.sources():
             # A first run with nothing followed would show nothing: start from the catalog.
@@ -106,3 +116,5 @@ def register(app: typer.Typer) -> None:
             )
         print_summary(run_update(ctx, None, False, False))
         _print_items(r.items(limit=limit))
+        if not no_serve:
+            serve_app(ctx, host, port, None)

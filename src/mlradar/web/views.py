@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-import datetime as dt
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
