@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     #: Age in days at which half the recency penalty applies; 0 turns recency off.
     rank_recency_half_life_days: float = Field(default=14.0, ge=0)
 
+    # Accounts and the web app.
+    #: Whether anyone reaching the web app may create an account.
+    allow_signup: bool = False
+    #: Signs session cookies; when unset, a random key is made once and kept in the database.
+    web_secret_key: str | None = None
+    #: Failed logins allowed per account name and per client address within the window.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+
     @field_validator("arxiv_interval_seconds")
     @classmethod
     def _polite_arxiv(cls, value: float) -> float:

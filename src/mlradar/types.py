@@ -616,3 +616,24 @@ class Story:
     """Hacker News points and Reddit scores, summed."""
     comments: int
     mentions: tuple[Mention, ...] = ()
+
+
+# -- accounts (the web app) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token of a user, as listed: the secret itself is shown once, at creation."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    """A token just made: ``token`` is the secret, shown this once and never stored."""
+
+    token: str
+    record: ApiToken

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlradar._radar._accounts import AccountsMixin
 from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._core import FetcherFactory, RadarCore
@@ -28,6 +29,7 @@ class Radar(
     SemanticSearchMixin,
     LibraryMixin,
     StoriesMixin,
+    AccountsMixin,
     RadarBase,
 ):
     """One user's radar.  Make one with :func:`make_radar`, or :meth:`RadarCore.for_user`."""

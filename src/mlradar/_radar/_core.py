@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mlradar._connectors import Registry
     from mlradar._fetch import Fetcher, HostPolicy
     from mlradar._radar import Radar
+    from mlradar._radar._accounts import Accounts
     from mlradar._update.pipeline import ProgressCallback
 
 #: Makes an HTTP client from settings and host policies.  Inject one to reroute every
@@ -148,6 +149,13 @@ class RadarCore:
             self._storage.user_id(name)  # raises the error that says what to do
         assert found is not None
         return found
+
+    @property
+    def accounts(self) -> Accounts:
+        """Passwords, logins and API tokens (for the web app and ``user add --password``)."""
+        from mlradar._radar._accounts import Accounts
+
+        return Accounts(self._storage, self._settings)
 
     def users(self) -> list[User]:
         return self._storage.list_users()

@@ -7,6 +7,7 @@ It is assembled from one part per domain so that each file reads in one sitting.
 
 from __future__ import annotations
 
+from mlradar._storage._accounts import AccountsStorage
 from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
 from mlradar._storage._items import ItemsStorage
@@ -25,6 +26,7 @@ class Storage(
     LibraryStorage,
     LocksStorage,
     StoriesStorage,
+    AccountsStorage,
 ):
     """All persistent state of one radar."""
 

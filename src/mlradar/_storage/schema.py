@@ -404,3 +404,41 @@ enrich_cache = Table(
     Column("status", Integer, nullable=False),
     Column("body", Text),
 )
+
+# -- accounts (the web app): passwords, API tokens, login attempts ---------------------------
+
+# A user's argon2 password hash; a user without a row cannot log in with a password.
+user_passwords = Table(
+    "user_passwords",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# API tokens: only their SHA-256 is stored (the token itself is shown once, at creation).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, _fk("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# Every login attempt, by the account name typed and the client address, so that limits
+# hold per account and per address across processes.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index("ix_login_attempts_account_at", "account", "at"),
+    Index("ix_login_attempts_address_at", "address", "at"),
+)

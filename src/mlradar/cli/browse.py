@@ -9,6 +9,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar, safe
+from mlradar.cli.serve import HostOption, PortOption, serve_app
 from mlradar.cli.sources import all_failed, print_summary, run_update
 from mlradar.types import Item
 
@@ -152,8 +153,17 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="List every source, failed ones one by one."
         ),
+        no_serve: bool = typer.Option(
+            False,
+            "--no-serve",
+            "--print",
+            help="Print the newest items and exit (for scripts) instead of serving the page.",
+        ),
+        host: str = HostOption,
+        port: int = PortOption,
     ) -> None:
-        """The main job: create the database if needed, update every due source, show the newest."""
+        """The main job: create the database if needed, update every due source, show the
+        newest, then serve the reading page (``--no-serve`` prints and exits)."""
         r = radar(ctx)
         if not r.sources():
             # A first run with nothing followed would show nothing: start from the catalog.
@@ -166,5 +176,8 @@ def register(app: typer.Typer) -> None:
         summary = run_update(ctx, None, False, False)
         print_summary(summary, verbose=verbose)
         _print_items(r.items(limit=limit))
-        if all_failed(summary):
+        if not no_serve:
+            # Served even when every source failed: the page shows why, source by source.
+            serve_app(ctx, host, port, None)
+        elif all_failed(summary):
             raise typer.Exit(1)

@@ -14,14 +14,45 @@ user_app = typer.Typer(help="Add, list and remove users.", no_args_is_help=True)
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A name: letters, digits and . _ - @."),
+    password: bool = typer.Option(
+        False,
+        "--password",
+        help="Ask for a password (twice), so the user can log in to the web app.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a user with an empty library: ``mlradar --user NAME ...`` then acts as them."""
-    user = core(ctx).add_user(name)
+    secret = _ask_password() if password else None
+    c = core(ctx)
+    user = c.add_user(name)
+    if secret is not None:
+        c.accounts.set_password(user.name, secret)
     if as_json:
         print_json(user)
     else:
         console.print(f"added user {user.id}: {safe(user.name)}", highlight=False)
+
+
+def _ask_password() -> str:
+    # Asked before the user is made, so a mistyped confirmation leaves nothing half done.
+    from mlradar._accounts import check_password_rules
+    from mlradar.exceptions import InvalidInputError
+
+    secret = str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    problem = check_password_rules(secret)
+    if problem is not None:
+        raise InvalidInputError(problem)
+    return secret
+
+
+@user_app.command("password")
+def set_password(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The user whose password to set.")
+) -> None:
+    """Set or change a user's web login password."""
+    secret = _ask_password()
+    core(ctx).accounts.set_password(name, secret)
+    console.print(f"password set for {safe(name)}", highlight=False)
 
 
 @user_app.command("list")
