@@ -95,3 +95,16 @@ class ParseError(SourceError, ValueError):
 
 class SearchQueryError(InvalidInputError):
     """The search query is not valid syntax."""
+
+
+class DigestAlreadySentError(RadarError):
+    """The digest of this period was sent already (or a sender claimed it and did not say
+    how it went): a period is never sent twice."""
+
+
+class EmailError(RadarError):
+    """Sending email failed: SMTP is not configured, or the server refused or was unreachable."""
+
+
+class FeedTokenError(NotFoundError):
+    """A feed token is unknown, revoked, or does not open the view asked for."""

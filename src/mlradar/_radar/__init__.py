@@ -13,6 +13,7 @@ from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._core import FetcherFactory, RadarCore
 from mlradar._radar._feeds import FeedsMixin
+from mlradar._radar._feedsout import FeedsOutMixin
 from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
 from mlradar._radar._recommend import RecommendMixin
@@ -20,6 +21,7 @@ from mlradar._radar._semantic import SemanticSearchMixin
 
 
 class Radar(
+    FeedsOutMixin,  # digests and Atom feeds out, over every part below
     FeedsMixin,
     CatalogMixin,
     PapersMixin,
