@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -48,15 +49,19 @@ class DigestInputs:
 
 def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
     """``text`` on one line, cut at a word boundary with an ellipsis past ``limit``."""
-    flat = " ".join(text.split())
+    flat = _one_line(text)
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(" ,.;:") + "…"
 
 
+#: Control characters (C0 but tab and newlines, DEL, C1): nothing a reader should get.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _talk(item: Item) -> str:

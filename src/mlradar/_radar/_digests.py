@@ -77,7 +77,7 @@ class DigestsMixin(FeedsMixin, CatalogMixin, PapersMixin, RecommendMixin):
             notes["recommended"] = str(exc)
         ids = [r.arxiv_id for r in recs if r.arxiv_id]
         abstracts = {p.arxiv_id: p.abstract for p in self._storage.papers_by_ids(ids) if p.arxiv_id}
-        start = _start_of(first)
+        start, end = _start_of(first), _start_of(last + timedelta(days=1))
         uid = self._user_id
         path: LearningPath | None = None
         try:
@@ -92,8 +92,8 @@ class DigestsMixin(FeedsMixin, CatalogMixin, PapersMixin, RecommendMixin):
                 created_at=datetime.now(UTC),
                 recommended=recs,
                 abstracts=abstracts,
-                discussed=self._storage.discussed_items(uid, start, limit=limit),
-                posts=self._storage.new_posts(uid, start, kinds=POST_KINDS, limit=limit),
+                discussed=self._storage.discussed_items(uid, start, until=end, limit=limit),
+                posts=self._storage.new_posts(uid, start, until=end, kinds=POST_KINDS, limit=limit),
                 path=path,
                 notes=notes,
             )

@@ -293,9 +293,11 @@ class DigestsStorage(ItemsStorage):
 
     # -- what a digest reads ----------------------------------------------------------------
 
-    def discussed_items(self, user_id: int, since: datetime, *, limit: int = 10) -> list[Item]:
-        """The user's items since ``since`` with the most discussion (points plus
-        comments, where their source counts them), most discussed first."""
+    def discussed_items(
+        self, user_id: int, since: datetime, *, until: datetime | None = None, limit: int = 10
+    ) -> list[Item]:
+        """The user's items from ``since`` (to before ``until``) with the most discussion
+        (points plus comments, where their source counts them), most discussed first."""
         when = func.coalesce(s.items.c.published_at, s.items.c.first_seen_at)
         talk = func.coalesce(s.items.c.points, 0) + func.coalesce(s.items.c.comments, 0)
         query = (
@@ -304,14 +306,22 @@ class DigestsStorage(ItemsStorage):
             .order_by(talk.desc(), s.items.c.id.desc())
             .limit(limit)
         )
+        if until is not None:
+            query = query.where(when < until)
         with self.read() as conn:
             return [self._row_to_item(r) for r in conn.execute(query)]
 
     def new_posts(
-        self, user_id: int, since: datetime, *, kinds: tuple[str, ...], limit: int = 10
+        self,
+        user_id: int,
+        since: datetime,
+        *,
+        kinds: tuple[str, ...],
+        until: datetime | None = None,
+        limit: int = 10,
     ) -> list[Item]:
-        """The user's newest items since ``since`` from sources of ``kinds`` (blogs and
-        newsletters are ``feed`` sources), newest first."""
+        """The user's newest items from ``since`` (to before ``until``) from sources of
+        ``kinds`` (blogs and newsletters are ``feed`` sources), newest first."""
         when = func.coalesce(s.items.c.published_at, s.items.c.first_seen_at)
         query = (
             self._item_select(user_id)
@@ -319,6 +329,8 @@ class DigestsStorage(ItemsStorage):
             .order_by(when.desc(), s.items.c.id.desc())
             .limit(limit)
         )
+        if until is not None:
+            query = query.where(when < until)
         with self.read() as conn:
             return [self._row_to_item(r) for r in conn.execute(query)]
 
