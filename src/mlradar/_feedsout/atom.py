@@ -97,6 +97,9 @@ def build_atom(
             fe.summary(xml_text(e.summary))
         if e.content_html:
             fe.content(xml_text(nh3.clean(e.content_html)), type="html")
+        elif link is None:
+            # Atom wants an alternate link or content: without a link, the text is the content.
+            fe.content(xml_text(e.summary or e.title) or "(empty)", type="text")
     data: bytes = fg.atom_str(pretty=False)
     return data
 
