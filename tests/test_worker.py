@@ -124,6 +124,7 @@ def test_a_tick_runs_due_updates_and_records_the_run(core: RadarCore) -> None:
     assert first.describe() == "updated 1 sources: 1 new, 0 updated, 0 failed"
     run = core.last_update_run()
     assert run is not None and (run.trigger, run.sources, run.new, run.ok) == ("worker", 1, 1, True)
+    assert radar.last_update_run() == run  # what the sources page shows
     # Fetched: not due again until its interval has passed on the clock.
     assert worker.tick().update is None
     assert worker.wait_seconds() <= 300

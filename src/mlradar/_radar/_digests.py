@@ -22,7 +22,7 @@ from mlradar.exceptions import (
     NotFoundError,
     RadarError,
 )
-from mlradar.types import Digest, DigestSchedule, LearningPath, Recommendation
+from mlradar.types import Digest, DigestSchedule, LearningPath, Recommendation, UpdateRun
 
 #: Source kinds whose items are "posts from followed blogs and newsletters".
 POST_KINDS = ("feed",)
@@ -162,6 +162,13 @@ class DigestsMixin(FeedsMixin, CatalogMixin, PapersMixin, RecommendMixin):
         schedule = DigestSchedule(cadence, weekday, hour, address)  # type: ignore[arg-type]
         self._storage.set_digest_schedule(self._user_id, schedule)
         return schedule
+
+    # -- scheduled work --------------------------------------------------------------------
+
+    def last_update_run(self) -> UpdateRun | None:
+        """When the updater last ran (for every user's sources) and how it went: what the
+        sources page shows.  None when it never ran."""
+        return self._core.last_update_run()
 
     # -- sending ---------------------------------------------------------------------------
 
