@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -94,6 +94,22 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_window_minutes: float = Field(default=15.0, gt=0)
+
+    # Email (digests): an SMTP server.  ``smtp_security``: ``starttls`` (upgrade a plain
+    # connection, usually port 587), ``tls`` (TLS from the start, usually 465) or ``none``
+    # (a local relay only).  No host: digests are not emailed.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+
+    # The web app's public address: links in digests and Atom feeds point there.
+    public_url: str = "http://127.0.0.1:8000"
+    # The scheduler (``mlradar worker``, ``serve``): how often it looks for due work.
+    worker_interval_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("arxiv_interval_seconds")
     @classmethod

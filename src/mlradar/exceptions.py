@@ -113,3 +113,16 @@ class LoginRateLimitedError(AuthError):
     def __init__(self, message: str = "", *, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DigestAlreadySentError(RadarError):
+    """The digest of this period was sent already (or a sender claimed it and did not say
+    how it went): a period is never sent twice."""
+
+
+class EmailError(RadarError):
+    """Sending email failed: SMTP is not configured, or the server refused or was unreachable."""
+
+
+class FeedTokenError(NotFoundError):
+    """A feed token is unknown, revoked, or does not open the view asked for."""

@@ -14,6 +14,7 @@ from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._core import FetcherFactory, RadarCore
 from mlradar._radar._feeds import FeedsMixin
+from mlradar._radar._feedsout import FeedsOutMixin
 from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
 from mlradar._radar._recommend import RecommendMixin
@@ -22,6 +23,7 @@ from mlradar._radar._stories import StoriesMixin
 
 
 class Radar(
+    FeedsOutMixin,  # digests and Atom feeds out, over every part below
     FeedsMixin,
     CatalogMixin,
     PapersMixin,

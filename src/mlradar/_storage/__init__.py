@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mlradar._storage._accounts import AccountsStorage
 from mlradar._storage._catalog import CatalogStorage
+from mlradar._storage._digests import DigestsStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
 from mlradar._storage._items import ItemsStorage
 from mlradar._storage._library import LibraryStorage
@@ -19,6 +20,7 @@ from mlradar._storage._stories import StoriesStorage
 
 
 class Storage(
+    DigestsStorage,  # first: it builds on ItemsStorage's item queries
     SourcesStorage,
     ItemsStorage,
     CatalogStorage,

@@ -442,3 +442,65 @@ login_attempts = Table(
     Index("ix_login_attempts_account_at", "account", "at"),
     Index("ix_login_attempts_address_at", "address", "at"),
 )
+
+# A user's digests: one per period ("since/until" days), so a period is never sent twice.
+# ``body`` is the composed digest (JSON); ``status`` is stored, sending, sent or failed.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, _fk("users.id"), nullable=False),
+    Column("period", String(40), nullable=False),
+    Column("since_day", Date, nullable=False),
+    Column("until_day", Date, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("recipient", Text),
+    Column("error", Text),
+    UniqueConstraint("user_id", "period"),
+)
+
+# When a user's digest is emailed, and where to.
+digest_schedules = Table(
+    "digest_schedules",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("cadence", String(10), nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("email", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Private Atom feed addresses: the token's SHA-256 only (the token is shown once).
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, _fk("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("view_kind", String(20)),
+    Column("view_arg", Text),
+    Column("label", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Index("ix_feed_tokens_user_id", "user_id"),
+)
+
+# The updater's runs (the newest few hundred): the sources page shows the last one.
+update_runs = Table(
+    "update_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("sources", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("error", Text),
+)

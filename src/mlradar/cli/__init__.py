@@ -13,7 +13,19 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from mlradar.cli import arxiv, browse, catalog, library, serve, sources, stories, users
+from mlradar.cli import (
+    arxiv,
+    browse,
+    catalog,
+    digest,
+    feeds,
+    library,
+    serve,
+    sources,
+    stories,
+    users,
+    worker,
+)
 from mlradar.cli._common import CliState, err_console, plain_help_labels, safe
 from mlradar.exceptions import RadarError
 
@@ -75,7 +87,19 @@ def _global_options(
     ctx.obj = CliState(db, user)
 
 
-for module in (sources, browse, catalog, arxiv, library, users, stories, serve):
+for module in (
+    sources,
+    browse,
+    catalog,
+    arxiv,
+    library,
+    users,
+    stories,
+    serve,
+    digest,
+    feeds,
+    worker,
+):
     module.register(app)
 
 
