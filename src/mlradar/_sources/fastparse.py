@@ -65,6 +65,9 @@ _XML_DECL = re.compile(
     rb"(?:\s+encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"'])?"
     rb"(?:\s+standalone\s*=\s*[\"'](?:yes|no)[\"'])?\s*\?>"
 )
+_BASE_ATTRIBUTE = re.compile(rb"base\s*=")
+#: The characters feedparser's CP1252 mapping changes (its keys are U+0080..U+009F).
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _AMP_NAME = re.compile("&([A-Za-z0-9_]+);")
 #: feedparser's e-mail pattern for RSS authors (mixin._sync_author_detail), verbatim.
 _EMAIL = re.compile(
@@ -330,7 +333,9 @@ class _Walk:
         if not output.isascii():
             with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
                 output = output.encode("iso-8859-1").decode("utf-8")
-            output = output.translate(self.fp.cp1252)
+            # str.translate with a dict costs a lookup per character: only when needed.
+            if _C1_CONTROLS.search(output):
+                output = output.translate(self.fp.cp1252)
         return output
 
     def content_type(self, el: Any, default: str) -> str:
@@ -630,7 +635,8 @@ def parse_clean(data: bytes, charset: str | None) -> FastResult:
         if data.count(b"xmlns") != len(root.nsmap):
             raise _Unclean("namespaces declared below the root element")
         walk = _Walk(root, _fp())
-        walk.track_base = b"base" in data
+        # Following xml:base costs a step per element: only where an attribute may set one.
+        walk.track_base = _BASE_ATTRIBUTE.search(data) is not None
         return FastResult(walk.run(root))
     except _Unclean as unclean:
         return FastResult(None, str(unclean))
