@@ -50,6 +50,7 @@ from mlradar._identity.urls import canonical_url_or_none
 from mlradar._model import ParsedEntry, ParsedFeed
 from mlradar._sources.decode import decode_as_declared
 from mlradar._sources.discovery import discover_feeds, sniff
+from mlradar._sources.fastparse import parse_clean
 from mlradar._sources.prepare import count_markup, prepare_xml
 from mlradar.exceptions import ParseError
 
@@ -449,7 +450,8 @@ def _parse_xml(
     media_type = _XML_MEDIA_TYPE + (f"; charset={prepared.charset}" if prepared.charset else "")
     try:
         with _no_cyclic_gc():
-            result = feedparser.parse(
+            # A clean document is read by lxml, exactly as feedparser would read it.
+            result = parse_clean(prepared.data, prepared.charset).result or feedparser.parse(
                 io.BytesIO(prepared.data),
                 # No content-location: feedparser would resolve guids against it, and a key
                 # must not change when the feed moves.  Links are resolved here instead.
