@@ -196,4 +196,4 @@ def test_pages_from_arxiv_are_three_seconds_apart(db_url: str, httpserver: HTTPS
     with make_radar(db_url, fetcher_factory=rerouting(httpserver)) as radar:
         summary = radar.harvest_arxiv()
     assert summary.pages == 2
-    assert arrivals[1] - arrivals[0] >= 2.95
+    assert arrivals[1] - arrivals[0] >= 2.9  # sent 3 s apart; arrival jitters

@@ -133,7 +133,7 @@ def _clean(code_out: tuple[int, str], code: int = 0) -> str:
 
 
 TABLES: list[tuple[tuple[str, ...], list[str]]] = [
-    (("run", "-n", "5"), ["Broken [/bold] markup title", "Evil [/b] feed"]),
+    (("run", "--no-serve", "-n", "5"), ["Broken [/bold] markup title", "Evil [/b] feed"]),
     (("items",), ["Broken [/bold] markup title", "[pdf] Attention", "Evil [/b] feed"]),
     (("search", "attention"), ["[attention]", "[pdf] Attention"]),
     (("sources", "list"), ["Evil [/b] feed", "N[/b]"]),

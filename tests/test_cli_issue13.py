@@ -247,7 +247,7 @@ def test_a_first_run_without_network_says_so(db_url: str, monkeypatch: pytest.Mo
         port = sock.getsockname()[1]
     for n in range(3):
         invoke(db_url, "sources", "add", f"http://127.0.0.1:{port}/{n}.xml", "--no-discover")
-    code, out, err = invoke(db_url, "run")
+    code, out, err = invoke(db_url, "run", "--no-serve")
     assert code == 1
     assert "failed: 3 sources: cannot connect" in out
     assert "no network?" in err

@@ -162,9 +162,6 @@ class PapersMixin(RadarBase):
             raise NotFoundError(f"no paper with id {key}")
         # The mentions in sources this user follows: what others follow is theirs.
         items = self._storage.list_items(mentioning=keys, limit=PAPER_ITEMS, user_id=self._user_id)
-        if paper is None and not items:
-            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
-            raise NotFoundError(f"{_shown(key)} is not known{hint}")
         if paper is not None:
             arxiv_id = paper.arxiv_id
         else:

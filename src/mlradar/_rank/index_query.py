@@ -10,6 +10,7 @@ scores candidates over several indexes (papers and items) on one scale and retur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -399,9 +400,9 @@ def channel_lifted(ranked: Sequence[tuple[int, Ranked]], channel: str) -> npt.ND
     # a float32 matrix product whose last bits depend on BLAS's summation order, so
     # ``score - lift`` of two rows with the same text could differ and, rounded, break
     # their tie either way.  The per-channel parts of equal inputs are equal, exactly.
-    if all(r.contributions for _, r in ranked):
-        parts_of = np.array([r.contributions for _, r in ranked], dtype=np.float64)
-        without = np.round(parts_of.sum(axis=1) - parts_of[:, j], 5)
+    if ranked and all(len(r.contributions) > j for _, r in ranked):
+        others = [math.fsum(c for k, c in enumerate(r.contributions) if k != j) for _, r in ranked]
+        without = np.round(np.array(others, dtype=np.float64), 5)
     else:
         without = np.round(scores - lift, 5)
     # Ties as the model breaks them: by part, then row (candidates' order in rank_all).

@@ -6,10 +6,17 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, err_console, parse_since, print_json, radar
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    parse_since,
+    print_json,
+    radar,
+    safe,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -80,7 +87,7 @@ def register(app: typer.Typer) -> None:
             status: str = d.status or ""
             if d.error:
                 status += f": {d.error}"
-            table.add_row(str(d.id), d.period, str(d.entry_count), escape(status), sent)
+            table.add_row(str(d.id), d.period, str(d.entry_count), safe(status), sent)
         console.print(table)
 
     @app.command("digest-schedule")

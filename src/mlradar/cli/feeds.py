@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, err_console, print_json, radar
+from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, safe
 
 feeds_app = typer.Typer(
     help="Atom feeds of your views, and their private tokens.", no_args_is_help=True
@@ -75,8 +74,8 @@ def list_(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     for t in tokens:
         table.add_row(
             str(t.id),
-            escape(str(t.view) if t.view else "all feeds"),
-            escape(t.label or ""),
+            safe(str(t.view) if t.view else "all feeds"),
+            safe(t.label or ""),
             t.created_at.strftime("%Y-%m-%d"),
             t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "",
             "active" if t.active else "revoked",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar
+from mlradar.cli._common import JsonOption, console, parse_since, print_json, radar, safe
 from mlradar.types import Story
 
 
@@ -20,9 +19,9 @@ def _print_stories(stories: list[Story]) -> None:
         return
     table = Table("id", "last seen", "talk", "mentions", "title")
     for s in stories:
-        title = escape(s.title or s.url or "")
+        title = safe(s.title or s.url or "")
         if s.arxiv_id:
-            title += f"  [dim]arXiv:{escape(s.arxiv_id)}[/dim]"
+            title += f"  [dim]arXiv:{safe(s.arxiv_id)}[/dim]"
         table.add_row(
             str(s.id), s.last_seen.strftime("%Y-%m-%d"), _talk(s), str(len(s.mentions)), title
         )
@@ -30,11 +29,11 @@ def _print_stories(stories: list[Story]) -> None:
 
 
 def _print_story(s: Story) -> None:
-    console.print(f"[bold]{escape(s.title or s.url or '')}[/bold]", highlight=False)
+    console.print(f"[bold]{safe(s.title or s.url or '')}[/bold]", highlight=False)
     if s.arxiv_id:
-        console.print(f"arXiv:{escape(s.arxiv_id)}", highlight=False)
+        console.print(f"arXiv:{safe(s.arxiv_id)}", highlight=False)
     if s.url:
-        console.print(escape(s.url), highlight=False, soft_wrap=True)
+        console.print(safe(s.url), highlight=False, soft_wrap=True)
     console.print(
         f"first seen {s.first_seen:%Y-%m-%d}, last seen {s.last_seen:%Y-%m-%d}; "
         f"{s.points} points, {s.comments} comments, {s.sources} source(s)",
@@ -46,11 +45,11 @@ def _print_story(s: Story) -> None:
         talk = f"{m.points or 0}p {m.comments or 0}c" if counted else ""
         table.add_row(
             m.published.strftime("%Y-%m-%d") if m.published else "",
-            escape(m.source),
-            escape(m.kind),
+            safe(m.source),
+            safe(m.kind),
             talk,
-            escape(m.title or ""),
-            escape(m.url or ""),
+            safe(m.title or ""),
+            safe(m.url or ""),
         )
     console.print(table)
 
