@@ -356,3 +356,45 @@ def test_a_paper_version_that_is_not_stored_is_said(db_url: str, snapshot: Path)
     assert code == 0
     assert "note: arXiv:2503.11677v9 is not a version stored here (known: v1)" in err
     assert "Simulation of prosthetic vision" in out
+
+
+# -- Ctrl-C in arxiv import --------------------------------------------------------------------
+
+
+def test_an_interrupted_import_says_what_it_kept_and_the_resumed_run_counts_right(
+    db_url: str, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlradar._arxiv import importer
+    from mlradar._radar import Radar
+
+    monkeypatch.setattr(importer, "BATCH_SIZE", 100)
+    with gzip.open(shared_data / "arxiv" / "papers.jsonl.gz", "rb") as f:
+        lines = list(itertools.islice(f, 500))
+    path = tmp_path / "snap.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(lines)))
+    original = Radar.import_arxiv_snapshot
+
+    def interrupted(self: Radar, *args: object, **kw: object) -> object:
+        progress = kw["progress"]
+        seen = [0]
+
+        def stop_after_two(p: object) -> None:
+            progress(p)  # type: ignore[operator]
+            seen[0] += 1
+            if seen[0] == 2:
+                raise KeyboardInterrupt
+
+        kw["progress"] = stop_after_two
+        return original(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Radar, "import_arxiv_snapshot", interrupted)
+    code, _, err = invoke(db_url, "arxiv", "import", str(path))
+    assert code == 130
+    assert "interrupted: 200 papers from the first 200 lines are stored" in err
+    assert "run the same command again to resume" in err
+    monkeypatch.setattr(Radar, "import_arxiv_snapshot", original)
+    code, out, _ = invoke(db_url, "arxiv", "import", str(path))
+    assert code == 0
+    assert "resumed after line 200, where an interrupted run had stored 200 papers" in out
+    assert "this run: 300 papers, 300 of them new" in out
+    assert "imported 500 papers from 500 lines: 500 new" in out
