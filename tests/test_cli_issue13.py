@@ -398,3 +398,29 @@ def test_an_interrupted_import_says_what_it_kept_and_the_resumed_run_counts_righ
     assert "resumed after line 200, where an interrupted run had stored 200 papers" in out
     assert "this run: 300 papers, 300 of them new" in out
     assert "imported 500 papers from 500 lines: 500 new" in out
+
+
+# -- paths as given --------------------------------------------------------------------------
+
+
+def test_a_list_imported_through_a_symlink_records_the_path_as_given(
+    db_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    link = tmp_path / "shared-link"
+    link.symlink_to(shared_data, target_is_directory=True)
+    given = link / "lists" / "awesome-machine-learning" / "blogs.md"
+    code, out, err = invoke(db_url, "catalog", "import", str(given), "--json")
+    assert code == 0, err
+    assert json.loads(out)["origin"] == str(given)
+    # A relative path is made absolute, still without resolving the link.
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rel = Path("shared-link") / "lists" / "data-science-blogs" / "README.md"
+        code, out, _ = invoke(db_url, "catalog", "import", str(rel), "--json")
+    finally:
+        os.chdir(cwd)
+    assert json.loads(out)["origin"] == str(tmp_path / rel)
