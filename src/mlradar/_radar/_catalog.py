@@ -131,6 +131,11 @@ class CatalogMixin(RadarBase):
             # one the user typed (and two spellings of one list as two origins).
             where = origin or str(path.absolute())
         text = decode_markdown(data, where)
+        if kind is None:
+            from mlradar._catalog.kinds import list_file_kind
+
+            # awesome-machine-learning's books.md has no "Books" heading: its name says it.
+            kind = list_file_kind(source.split("?", 1)[0])
         result = self.import_markdown_text(text, origin=where, level=level, kind=kind)
         if result.found == 0 and media_type == "text/html":
             raise ParseError(source, "this is an HTML page, not Markdown: no list entries found")
