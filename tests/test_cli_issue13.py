@@ -424,3 +424,18 @@ def test_a_list_imported_through_a_symlink_records_the_path_as_given(
     finally:
         os.chdir(cwd)
     assert json.loads(out)["origin"] == str(tmp_path / rel)
+
+
+# -- eval --quick ----------------------------------------------------------------------------
+
+
+def test_quick_eval_keeps_a_few_tasks_of_each_sampled_kind() -> None:
+    from types import SimpleNamespace
+
+    from mlradar.cli.library import QUICK_CATEGORIES, _thin
+
+    kinds = ["curator"] * 4 + ["curator-3"] * 8 + ["cat-cold"] * 8 + ["labs"] * 2
+    tasks = [SimpleNamespace(kind=k) for k in kinds]
+    kept = _thin(tasks, QUICK_CATEGORIES, ("cat-", "curator-3"))
+    counts = {k: sum(t.kind == k for t in kept) for k in set(kinds)}
+    assert counts == {"curator": 4, "curator-3": 4, "cat-cold": 4, "labs": 2}

@@ -73,7 +73,9 @@ def register(app: typer.Typer) -> None:
     def items(
         ctx: typer.Context,
         limit: int = typer.Option(20, "--limit", "-n", min=1),
-        source: str | None = typer.Option(None, "--source", help="Id, URL or name."),
+        source: str | None = typer.Option(
+            None, "--source", help="Only this source: id, name, title or URL."
+        ),
         since: str | None = typer.Option(
             None, "--since", help="YYYY-MM-DD, today, or a span back: 36h / 7d / 2w."
         ),
@@ -92,7 +94,9 @@ def register(app: typer.Typer) -> None:
             help='Words (all must match), "a phrase", a OR b, -excluded, prefix*.',
         ),
         limit: int = typer.Option(20, "--limit", "-n", min=1),
-        source: list[str] = typer.Option([], "--source", help="Only this source (repeatable)."),
+        source: list[str] = typer.Option(
+            [], "--source", help="Only this source: id, name, title or URL (repeatable)."
+        ),
         since: str | None = typer.Option(
             None, "--since", help="YYYY-MM-DD, today, or a span back: 36h / 7d / 2w."
         ),

@@ -16,7 +16,7 @@ def add(
     name: str = typer.Argument(..., help="A name: letters, digits and . _ - @."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create a user with an empty library: ``mlradar --user NAME ...`` then acts as them."""
+    """Create a user with an empty library: `mlradar --user NAME ...` then acts as them."""
     user = core(ctx).add_user(name)
     if as_json:
         print_json(user)
