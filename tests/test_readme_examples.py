@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +92,7 @@ def workdir(
     shared_data: Path,
     monkeypatch: pytest.MonkeyPatch,
     transport: SharedDataTransport,
-) -> Iterator[Path]:
+) -> Path:
     from mlradar._fetch import Fetcher
     from mlradar._radar import RadarCore
     from mlradar.cli import _common
@@ -117,7 +116,7 @@ def workdir(
         return opened(cls, *args, **kw)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(RadarCore, "open", classmethod(open_offline))
-    yield tmp_path
+    return tmp_path
 
 
 def as_args(command: str, data: Path) -> list[str]:
