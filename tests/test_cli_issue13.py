@@ -439,3 +439,28 @@ def test_quick_eval_keeps_a_few_tasks_of_each_sampled_kind() -> None:
     kept = _thin(tasks, QUICK_CATEGORIES, ("cat-", "curator-3"))
     counts = {k: sum(t.kind == k for t in kept) for k in set(kinds)}
     assert counts == {"curator": 4, "curator-3": 4, "cat-cold": 4, "labs": 2}
+
+
+# -- recommend after a snapshot import -------------------------------------------------------
+
+
+def test_recommend_with_only_a_blog_item_new_offers_the_newest_papers(
+    db_url: str, snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.feedserver import serving
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    invoke(db_url, "arxiv", "import", str(snapshot))
+    invoke(db_url, "tag", "add", "vision", "2503.11677")
+    with serving(lambda s: s.add("/hugo.xml", HUGO)) as server:
+        invoke(db_url, "sources", "add", server.url("/hugo.xml"))
+        invoke(db_url, "update")  # the FAQ (no date) is new today; every paper is older
+    code, out, err = invoke(db_url, "recommend", "-n", "3", "--json")
+    assert code == 0, err
+    assert "no new papers from" in err
+    assert "the newest papers in the corpus instead (listed 2025-03" in err
+    recs = json.loads(out)
+    assert len(recs) == 3
+    assert all(r["arxiv_id"] for r in recs)

@@ -205,7 +205,9 @@ def register(app: typer.Typer) -> None:
         # A digest: what is new since the last one; shown, it is marked as sent.
         window = r.digest_window(tag)
         recs = r.recommend(tag=tag, limit=limit) if window.has_new else []
-        if not recs:
+        # A feed item or two but no paper (after a snapshot import, all papers are older
+        # than the window): that is nothing new to a reader of papers.
+        if not any(rec.arxiv_id for rec in recs):
             newest = r.newest_window()
             offer = ""
             if newest is not None:
@@ -213,8 +215,11 @@ def register(app: typer.Typer) -> None:
                 offer = (
                     f"; the newest papers in the corpus instead (listed {since_n} to {until_n}):"
                 )
+            what = "no new papers" if recs else "nothing new"
             err_console.print(
-                f"nothing new from {window.since} to {window.until}{offer}", highlight=False
+                f"{what} from {window.since} to {window.until}{offer}",
+                highlight=False,
+                soft_wrap=True,
             )
             if newest is not None:
                 recs = r.recommend(tag=tag, since=newest[0], until=newest[1], limit=limit)
