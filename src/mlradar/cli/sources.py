@@ -258,6 +258,7 @@ def register(app: typer.Typer) -> None:
                         "new": summary.new,
                         "updated": summary.updated,
                         "unchanged": summary.unchanged,
+                        "not_modified": sum(1 for s in summary.sources if s.not_modified),
                         "failed": summary.failed,
                     },
                 }
