@@ -464,3 +464,11 @@ def test_recommend_with_only_a_blog_item_new_offers_the_newest_papers(
     recs = json.loads(out)
     assert len(recs) == 3
     assert all(r["arxiv_id"] for r in recs)
+
+
+def test_empty_listings_say_they_are_empty(db_url: str) -> None:
+    assert "no sources yet" in invoke(db_url, "sources", "list")[1]
+    assert "no sources are tagged x" in invoke(db_url, "sources", "list", "--tag", "x")[1]
+    assert invoke(db_url, "items")[1].strip() == "no items yet"
+    assert invoke(db_url, "items", "--since", "7d")[1].strip() == "no items match"
+    assert invoke(db_url, "--user", "default", "tags")[1].strip().startswith("no tags yet")

@@ -22,9 +22,9 @@ def _item_date(item: Item) -> str:
     return f"[dim]seen {item.first_seen_at.strftime('%Y-%m-%d')}[/dim]"
 
 
-def _print_items(items: list[Item]) -> None:
+def _print_items(items: list[Item], *, filtered: bool = False) -> None:
     if not items:
-        console.print("no items yet")
+        console.print("no items match" if filtered else "no items yet")
         return
     table = Table("id", "date", "source", "title")
     for i in items:
@@ -83,7 +83,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The newest items, newest first."""
         found = radar(ctx).items(limit=limit, source=source, since=parse_since(since))
-        print_json(found) if as_json else _print_items(found)
+        if as_json:
+            print_json(found)
+        else:
+            _print_items(found, filtered=source is not None or since is not None)
 
     @app.command("search", cls=QueryCommand)
     def search(

@@ -79,6 +79,14 @@ def list_(
     if as_json:
         print_json(found)
         return
+    if not found:
+        console.print(
+            "no sources yet: mlradar sources add URL, or mlradar init --profile beginner"
+            if tag is None
+            else f"no sources are tagged {safe(tag)}",
+            highlight=False,
+        )
+        return
     table = Table("id", "name", "kind", "url", "tags", "items", "status")
     for s in found:
         table.add_row(*_source_row(s))
