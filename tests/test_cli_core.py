@@ -56,6 +56,7 @@ def test_add_update_search_stats(cli, server: FeedServer) -> None:  # type: igno
         "new": 2,
         "updated": 0,
         "unchanged": 0,
+        "not_modified": 0,
         "failed": 0,
         "deferred": 0,
         "warnings": 0,

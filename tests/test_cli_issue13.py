@@ -356,3 +356,119 @@ def test_a_paper_version_that_is_not_stored_is_said(db_url: str, snapshot: Path)
     assert code == 0
     assert "note: arXiv:2503.11677v9 is not a version stored here (known: v1)" in err
     assert "Simulation of prosthetic vision" in out
+
+
+# -- Ctrl-C in arxiv import --------------------------------------------------------------------
+
+
+def test_an_interrupted_import_says_what_it_kept_and_the_resumed_run_counts_right(
+    db_url: str, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlradar._arxiv import importer
+    from mlradar._radar import Radar
+
+    monkeypatch.setattr(importer, "BATCH_SIZE", 100)
+    with gzip.open(shared_data / "arxiv" / "papers.jsonl.gz", "rb") as f:
+        lines = list(itertools.islice(f, 500))
+    path = tmp_path / "snap.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(lines)))
+    original = Radar.import_arxiv_snapshot
+
+    def interrupted(self: Radar, *args: object, **kw: object) -> object:
+        progress = kw["progress"]
+        seen = [0]
+
+        def stop_after_two(p: object) -> None:
+            progress(p)  # type: ignore[operator]
+            seen[0] += 1
+            if seen[0] == 2:
+                raise KeyboardInterrupt
+
+        kw["progress"] = stop_after_two
+        return original(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Radar, "import_arxiv_snapshot", interrupted)
+    code, _, err = invoke(db_url, "arxiv", "import", str(path))
+    assert code == 130
+    assert "interrupted: 200 papers from the first 200 lines are stored" in err
+    assert "run the same command again to resume" in err
+    monkeypatch.setattr(Radar, "import_arxiv_snapshot", original)
+    code, out, _ = invoke(db_url, "arxiv", "import", str(path))
+    assert code == 0
+    assert "resumed after line 200, where an interrupted run had stored 200 papers" in out
+    assert "this run: 300 papers, 300 of them new" in out
+    assert "imported 500 papers from 500 lines: 500 new" in out
+
+
+# -- paths as given --------------------------------------------------------------------------
+
+
+def test_a_list_imported_through_a_symlink_records_the_path_as_given(
+    db_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    link = tmp_path / "shared-link"
+    link.symlink_to(shared_data, target_is_directory=True)
+    given = link / "lists" / "awesome-machine-learning" / "blogs.md"
+    code, out, err = invoke(db_url, "catalog", "import", str(given), "--json")
+    assert code == 0, err
+    assert json.loads(out)["origin"] == str(given)
+    # A relative path is made absolute, still without resolving the link.
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rel = Path("shared-link") / "lists" / "data-science-blogs" / "README.md"
+        code, out, _ = invoke(db_url, "catalog", "import", str(rel), "--json")
+    finally:
+        os.chdir(cwd)
+    assert json.loads(out)["origin"] == str(tmp_path / rel)
+
+
+# -- eval --quick ----------------------------------------------------------------------------
+
+
+def test_quick_eval_keeps_a_few_tasks_of_each_sampled_kind() -> None:
+    from types import SimpleNamespace
+
+    from mlradar.cli.library import QUICK_CATEGORIES, _thin
+
+    kinds = ["curator"] * 4 + ["curator-3"] * 8 + ["cat-cold"] * 8 + ["labs"] * 2
+    tasks = [SimpleNamespace(kind=k) for k in kinds]
+    kept = _thin(tasks, QUICK_CATEGORIES, ("cat-", "curator-3"))
+    counts = {k: sum(t.kind == k for t in kept) for k in set(kinds)}
+    assert counts == {"curator": 4, "curator-3": 4, "cat-cold": 4, "labs": 2}
+
+
+# -- recommend after a snapshot import -------------------------------------------------------
+
+
+def test_recommend_with_only_a_blog_item_new_offers_the_newest_papers(
+    db_url: str, snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.feedserver import serving
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    invoke(db_url, "arxiv", "import", str(snapshot))
+    invoke(db_url, "tag", "add", "vision", "2503.11677")
+    with serving(lambda s: s.add("/hugo.xml", HUGO)) as server:
+        invoke(db_url, "sources", "add", server.url("/hugo.xml"))
+        invoke(db_url, "update")  # the FAQ (no date) is new today; every paper is older
+    code, out, err = invoke(db_url, "recommend", "-n", "3", "--json")
+    assert code == 0, err
+    assert "no new papers from" in err
+    assert "the newest papers in the corpus instead (listed 2025-03" in err
+    recs = json.loads(out)
+    assert len(recs) == 3
+    assert all(r["arxiv_id"] for r in recs)
+
+
+def test_empty_listings_say_they_are_empty(db_url: str) -> None:
+    assert "no sources yet" in invoke(db_url, "sources", "list")[1]
+    assert "no sources are tagged x" in invoke(db_url, "sources", "list", "--tag", "x")[1]
+    assert invoke(db_url, "items")[1].strip() == "no items yet"
+    assert invoke(db_url, "items", "--since", "7d")[1].strip() == "no items match"
+    assert invoke(db_url, "--user", "default", "tags")[1].strip().startswith("no tags yet")

@@ -458,6 +458,10 @@ class ImportSummary:
     resumed_at_line: int = 0
     """The line an interrupted import was resumed after (0: started from the top)."""
     seconds: float = 0.0
+    resumed_new: int = 0
+    """Of ``new``, the papers the interrupted run(s) had stored before this one resumed."""
+    resumed_papers: int = 0
+    """Of :attr:`papers`, those the interrupted run(s) had stored before this one resumed."""
 
     @property
     def papers(self) -> int:

@@ -224,6 +224,7 @@ class SnapshotImport:
         if saved is not None and saved.same_file(cp):
             cp = saved
         resumed_at = cp.line
+        resumed_new, resumed_papers = cp.new, cp.new + cp.updated + cp.unchanged
         parallel = self._parallel
         if parallel is None:
             parallel = cp.size >= PARALLEL_MIN_BYTES
@@ -255,6 +256,8 @@ class SnapshotImport:
             problems=tuple(cp.problems),
             resumed_at_line=resumed_at,
             seconds=time.monotonic() - started,
+            resumed_new=resumed_new,
+            resumed_papers=resumed_papers,
         )
 
     def _account(self, cp: Checkpoint, chunk: Chunk) -> Checkpoint:

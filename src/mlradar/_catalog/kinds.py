@@ -40,6 +40,8 @@ _PAPER_HOSTS = (
     "ijcai.org",
     "nature.com",
     "science.org",
+    # Its home page is a tool (the rule below); /paper/... pages are papers.
+    "paperswithcode.com",
 )
 _COURSE_HOSTS = (
     "coursera.org",
@@ -124,6 +126,36 @@ _CONTEXT_WORDS: tuple[tuple[re.Pattern[str], CatalogKind], ...] = (
     (re.compile(r"\bblogs?\b", re.I), "blog"),
 )
 _DATED_PATH = re.compile(r"/(19|20)\d\d/\d\d?(/|$)")
+# A heading that is a programming language heads a section of software (awesome-lists
+# group libraries by language: "Python > Computer Vision").
+_LANGUAGE_HEADING = re.compile(
+    r"(python|julia|c|c\+\+|c#|\.net|java|javascript|typescript|node\.?js|r|matlab|octave|"
+    r"lua|scala|go|golang|rust|ruby|perl|php|swift|kotlin|crystal|clojure|elixir|erlang|"
+    r"haskell|ocaml|f#|fortran|cuda|sas|objective[ -]c|elm|prolog|common lisp|lisp|"
+    r"scheme|racket|dart|nim|zig|d|apl|stata|spss|excel)",
+    re.I,
+)
+#: A list file named for one kind of thing (``books.md``, ``courses.md``) says what its
+#: links are when neither their URL nor their words tell.
+_LIST_FILE_KINDS: dict[str, CatalogKind] = {
+    "books": "book",
+    "courses": "course",
+    "blogs": "blog",
+    "podcasts": "podcast",
+    "papers": "paper",
+    "events": "event",
+    "meetups": "event",
+    "conferences": "event",
+    "newsletters": "newsletter",
+    "videos": "video",
+    "tools": "tool",
+}
+
+
+def list_file_kind(filename: str) -> CatalogKind | None:
+    """The kind a list's file name gives its links: ``books.md`` -> book; else None."""
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0].strip().lower()
+    return _LIST_FILE_KINDS.get(stem)
 
 
 def _host_path(url: str) -> tuple[str, str]:
@@ -162,7 +194,7 @@ def _github_kind(path: str, name: str) -> CatalogKind:
     if repo.startswith("awesome") or re.search(r"\b(awesome|curated list|roadmap)\b", name, re.I):
         return "list"
     # A repository is code unless its name says it holds a course or a book.
-    if re.search(r"\b(course|lectures?|class)\b", name, re.I):
+    if re.search(r"\b(courses?|lectures?|class|tutorials?)\b", name, re.I):
         return "course"
     if re.search(r"\bbook\b", name, re.I):
         return "book"
@@ -192,6 +224,8 @@ def url_kind(url: str) -> CatalogKind | None:
     if _on(host, path, _EVENT_HOSTS):
         return "event"
     if _on(host, path, _PERSON_HOSTS) or re.match(r"^/(~[^/]+|people/[^/]+)/?$", path):
+        return "person"
+    if host == "facebook.com":  # a page of someone (ai.facebook.com/blog is not)
         return "person"
     if _on(host, path, _BOOK_HOSTS):
         return "book"
@@ -238,8 +272,12 @@ def detect_kind(
     if lower_path.endswith(".pdf") and default is None:
         # A PDF is a paper unless its name or section says it is a book.
         return "book" if re.search(r"book|notes", words + lower_path, re.I) else "paper"
+    if re.fullmatch(r"@\w[\w.-]*", name.strip()):
+        return "person"  # a link named by a handle is its owner's page
     # The name first, then the headings from the nearest outwards.
     for i, text in enumerate((name, *reversed(context))):
+        if i > 0 and _LANGUAGE_HEADING.fullmatch(text.strip()):
+            return "tool"
         kind = _context_kind(text, is_name=i == 0)
         if kind is not None:
             if kind == "blog" and is_deep_page(path) and not has_feed:
@@ -253,7 +291,8 @@ def detect_kind(
         return "podcast"
     if "newsletter" in host or "newsletter" in lower_path:
         return "newsletter"
-    if "book" in host or re.search(r"/books?(/|$)", lower_path):
+    # "facebook" is no book.
+    if ("book" in host and "facebook" not in host) or re.search(r"/books?(/|$)", lower_path):
         return "book"
     if "course" in host or re.search(r"/(courses?|class(es)?)(/|$)", lower_path):
         return "course"

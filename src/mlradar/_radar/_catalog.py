@@ -127,8 +127,15 @@ class CatalogMixin(RadarBase):
             except OSError as exc:
                 raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
             media_type = None
-            where = origin or str(path.resolve())
+            # Absolute but as given: resolving symlinks would record another path than the
+            # one the user typed (and two spellings of one list as two origins).
+            where = origin or str(path.absolute())
         text = decode_markdown(data, where)
+        if kind is None:
+            from mlradar._catalog.kinds import list_file_kind
+
+            # awesome-machine-learning's books.md has no "Books" heading: its name says it.
+            kind = list_file_kind(source.split("?", 1)[0])
         result = self.import_markdown_text(text, origin=where, level=level, kind=kind)
         if result.found == 0 and media_type == "text/html":
             raise ParseError(source, "this is an HTML page, not Markdown: no list entries found")

@@ -145,8 +145,12 @@ class RecommendMixin(LibraryMixin):
 
     def newest_window(self) -> tuple[date, date] | None:
         """The last :data:`DIGEST_DAYS` days of what is stored (None: nothing is): what to
-        offer when a digest has nothing new, after a snapshot import say."""
-        newest = self.digest_window().newest
+        offer when a digest has nothing new, after a snapshot import say.  The papers'
+        newest day when there are papers: a feed item fetched today is no newer paper."""
+        from mlradar._rank.corpus import day_to_date
+
+        day = self._indexes()[_PAPERS].newest_day()
+        newest = day_to_date(day) if day is not None else self.digest_window().newest
         if newest is None:
             return None
         return (newest - timedelta(days=DIGEST_DAYS - 1), newest)

@@ -184,6 +184,8 @@ _TYPE_LABELS: dict[str, str | None] = {
     "file": "FILE",
     "directory": "DIR",
     "bool": None,
+    "int range": "INTEGER",
+    "float range": "NUMBER",
 }
 
 
@@ -211,7 +213,9 @@ def plain_help_labels() -> None:
                 return shown
             label, rest = shown[1:].split(">", 1)
             if label.startswith("list[") and label.endswith("]"):
-                label, rest = label[5:-1], "..."
+                # An argument takes several values; a repeatable option one per use.
+                label = label[5:-1]
+                rest = "" if isinstance(self, typer_core.TyperOption) else "..."
             word = _TYPE_LABELS.get(label, label.upper())
             return None if word is None else word + rest
 

@@ -38,12 +38,20 @@ _SHOWN_PROBLEMS = 20
 
 
 def _print_import(summary: ImportSummary) -> None:
-    resumed = f" (resumed after line {summary.resumed_at_line})" if summary.resumed_at_line else ""
+    s = summary
+    if s.resumed_at_line:
+        # Totals cover the interrupted run too: say which part this run did.
+        console.print(
+            f"resumed after line {s.resumed_at_line:,}, where an interrupted run had stored "
+            f"{s.resumed_papers:,} papers; this run: {s.papers - s.resumed_papers:,} papers, "
+            f"{s.new - s.resumed_new:,} of them new",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
-        f"imported {summary.papers} papers from {summary.lines} lines{resumed}: "
-        f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged, "
-        f"{summary.filtered} filtered out, {summary.skipped} skipped lines "
-        f"in {summary.seconds:.1f} s",
+        f"imported {s.papers:,} papers from {s.lines:,} lines: "
+        f"{s.new:,} new, {s.updated:,} updated, {s.unchanged:,} unchanged, "
+        f"{s.filtered:,} filtered out, {s.skipped:,} skipped lines in {s.seconds:.1f} s",
         highlight=False,
         soft_wrap=True,
     )
@@ -90,13 +98,29 @@ def import_(
         disable=not show_bar,
     ) as bar:
         task = bar.add_task("import", total=None, papers=0)
+        last: list[ImportProgress] = []
 
         def on_progress(p: ImportProgress) -> None:
+            last[:] = [p]
             bar.update(task, completed=p.bytes_done, total=p.bytes_total, papers=p.papers)
 
-        summary = radar(ctx).import_arxiv_snapshot(
-            file, categories=categories, progress=on_progress, on_problem=on_problem
-        )
+        try:
+            summary = radar(ctx).import_arxiv_snapshot(
+                file, categories=categories, progress=on_progress, on_problem=on_problem
+            )
+        except KeyboardInterrupt:
+            bar.stop()
+            kept = (
+                f"{last[0].papers:,} papers from the first {last[0].lines:,} lines are stored"
+                if last
+                else "nothing was stored yet"
+            )
+            err_console.print(
+                f"interrupted: {kept}; run the same command again to resume where it stopped",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
     if as_json:
         print_json(summary)
     else:

@@ -23,9 +23,9 @@ def _item_date(item: Item) -> str:
     return f"[dim]seen {item.first_seen_at.strftime('%Y-%m-%d')}[/dim]"
 
 
-def _print_items(items: list[Item]) -> None:
+def _print_items(items: list[Item], *, filtered: bool = False) -> None:
     if not items:
-        console.print("no items yet")
+        console.print("no items match" if filtered else "no items yet")
         return
     table = Table("id", "date", "source", "title")
     for i in items:
@@ -74,7 +74,9 @@ def register(app: typer.Typer) -> None:
     def items(
         ctx: typer.Context,
         limit: int = typer.Option(20, "--limit", "-n", min=1),
-        source: str | None = typer.Option(None, "--source", help="Id, URL or name."),
+        source: str | None = typer.Option(
+            None, "--source", help="Only this source: id, name, title or URL."
+        ),
         since: str | None = typer.Option(
             None, "--since", help="YYYY-MM-DD, today, or a span back: 36h / 7d / 2w."
         ),
@@ -82,7 +84,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The newest items, newest first."""
         found = radar(ctx).items(limit=limit, source=source, since=parse_since(since))
-        print_json(found) if as_json else _print_items(found)
+        if as_json:
+            print_json(found)
+        else:
+            _print_items(found, filtered=source is not None or since is not None)
 
     @app.command("search", cls=QueryCommand)
     def search(
@@ -93,7 +98,9 @@ def register(app: typer.Typer) -> None:
             help='Words (all must match), "a phrase", a OR b, -excluded, prefix*.',
         ),
         limit: int = typer.Option(20, "--limit", "-n", min=1),
-        source: list[str] = typer.Option([], "--source", help="Only this source (repeatable)."),
+        source: list[str] = typer.Option(
+            [], "--source", help="Only this source: id, name, title or URL (repeatable)."
+        ),
         since: str | None = typer.Option(
             None, "--since", help="YYYY-MM-DD, today, or a span back: 36h / 7d / 2w."
         ),

@@ -360,8 +360,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """An ordered study plan from the catalog, with your progress and the next step.
 
-        Each stage lists its first open steps, easiest first; ``--all`` lists every step.
-        Step numbers stay the same in every view, and ``mlradar done`` takes them."""
+        Each stage lists its first open steps, easiest first; --all lists every step.
+        Step numbers stay the same in every view, and `mlradar done` takes them."""
         found = radar(ctx).learning_path(level=level, goal=goal)
         if as_json:
             print_json(path_json(found))

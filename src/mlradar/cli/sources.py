@@ -82,6 +82,14 @@ def list_(
     if as_json:
         print_json(found)
         return
+    if not found:
+        console.print(
+            "no sources yet: mlradar sources add URL, or mlradar init --profile beginner"
+            if tag is None
+            else f"no sources are tagged {safe(tag)}",
+            highlight=False,
+        )
+        return
     table = Table("id", "name", "kind", "url", "tags", "items", "status")
     for s in found:
         table.add_row(*_source_row(s))
@@ -89,7 +97,9 @@ def list_(
 
 
 @sources_app.command("remove")
-def remove(ctx: typer.Context, source: str = typer.Argument(..., help="Id, URL or name.")) -> None:
+def remove(
+    ctx: typer.Context, source: str = typer.Argument(..., help="Id, name, title or URL.")
+) -> None:
     """Unsubscribe from a source and delete its items."""
     removed = radar(ctx).remove_source(source)
     console.print(f"removed source {removed.id}: {safe(removed.display_name)}")
@@ -98,12 +108,12 @@ def remove(ctx: typer.Context, source: str = typer.Argument(..., help="Id, URL o
 @sources_app.command("tag")
 def tag(
     ctx: typer.Context,
-    source: str = typer.Argument(..., help="Id, URL or name."),
+    source: str = typer.Argument(..., help="Id, name, title or URL."),
     tags: list[str] = typer.Argument(None, help="Tags to add."),
     remove: list[str] = typer.Option([], "--remove", "-r", help="A tag to remove (repeatable)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Add or remove tags on a source: ``mlradar sources tag 3 theory --remove old``."""
+    """Add or remove tags on a source: `mlradar sources tag 3 theory --remove old`."""
     updated = radar(ctx).tag_source(source, add=tags or (), remove=remove)
     if as_json:
         print_json(updated)
@@ -244,7 +254,9 @@ def register(app: typer.Typer) -> None:
     @app.command("update")
     def update(
         ctx: typer.Context,
-        sources: list[str] = typer.Argument(None, help="Only these sources (id, URL or name)."),
+        sources: list[str] = typer.Argument(
+            None, help="Only these sources (id, name, title or URL)."
+        ),
         force: bool = typer.Option(False, "--force", help="Fetch every source, even if not due."),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="List every source, failed ones one by one."
@@ -264,6 +276,7 @@ def register(app: typer.Typer) -> None:
                         "new": summary.new,
                         "updated": summary.updated,
                         "unchanged": summary.unchanged,
+                        "not_modified": sum(1 for s in summary.sources if s.not_modified),
                         "failed": summary.failed,
                         "deferred": summary.deferred,
                         "warnings": summary.warned,

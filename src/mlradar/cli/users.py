@@ -21,7 +21,7 @@ def add(
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create a user with an empty library: ``mlradar --user NAME ...`` then acts as them."""
+    """Create a user with an empty library: `mlradar --user NAME ...` then acts as them."""
     secret = _ask_password() if password else None
     c = core(ctx)
     user = c.add_user(name)
