@@ -112,6 +112,8 @@ def test_every_hostile_case_costs_its_own_source_only(tmp_path: Path) -> None:
                     ok = ok and source.state.consecutive_errors == 1
                 if not ok:
                     problems.append((key, outcome, row.error, source.state.last_warning))
+                shown = row.error or source.state.last_warning or f"stored {row.new}"
+                print(f"| `{key}` | {shown} |")
                 # Every message is one readable line.
                 for text in (row.error, source.state.last_warning):
                     assert text is None or ("\n" not in text and len(text) <= 500), text
