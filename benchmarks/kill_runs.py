@@ -500,10 +500,13 @@ def run(
         for kind in kinds:
             if only in (None, "import"):
                 outcomes.append(import_kills(kind, folder, kills, papers, rng, progress))
+                progress(report(outcomes[-1:]))
             if only in (None, "update"):
                 outcomes.append(update_kills(kind, folder, kills, feeds, rng, progress))
+                progress(report(outcomes[-1:]))
             if only == "worker":  # not part of the default run: a separate question
                 outcomes.append(worker_kills(kind, folder, kills, feeds, rng, progress))
+                progress(report(outcomes[-1:]))
     return outcomes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,6 +121,7 @@ def test_parse_workers_die_with_the_update(tmp_path: Path, sig: signal.Signals) 
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        children: list[int] = []
         try:
             # Workers and multiprocessing's resource tracker are the update's children.
             assert _poll(lambda: len(_children(proc.pid)) >= 3, 60), _children(proc.pid)
@@ -131,6 +133,9 @@ def test_parse_workers_die_with_the_update(tmp_path: Path, sig: signal.Signals) 
             ]
         finally:
             proc.kill()
+            for child in children:  # a failed run must not leave its orphans behind
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
 
 
 # -- 3. a host's pause defers its other sources ---------------------------------------------
