@@ -9,7 +9,8 @@ For each database kind and each command:
   the anchor (its wall time ``T`` and every table's row count).  Then ``--kills`` runs
   into a second database, each SIGKILLed at a moment drawn uniformly from ``[0, 1.1 T]``
   (a run that finishes first is counted as such, and the next one starts over: a
-  finished import is idempotent); after every kill the database must open, pass
+  finished import is idempotent; runs go on until ``--kills`` kills have landed); after
+  every kill the database must open, pass
   ``PRAGMA integrity_check`` and the FTS5 ``integrity-check`` of both full-text tables
   (PostgreSQL: amcheck on every b-tree index when the extension is there, and no row
   without its search vector).  Then one run to completion, and every table must hold
@@ -74,6 +75,7 @@ class Outcome:
     command: str
     kills: int = 0
     finished_first: int = 0
+    cycles: int = 0
     anchor_seconds: float = 0.0
     orphan_waits: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -265,8 +267,12 @@ def _kill_cycles(
     progress: Callable[[str], None],
 ) -> None:
     env = _env(url)
-    for i in range(kills):
+    # A run after a kill resumes and often finishes before its random moment: cycles go on
+    # until ``kills`` kills have landed (at most three times as many cycles).
+    i = 0
+    while outcome.kills < kills and i < 3 * kills:
         before(i)
+        outcome.cycles = i + 1
         at = rng.uniform(0.0, 1.1 * outcome.anchor_seconds)
         try:
             killed, waited = _run_and_kill(command(), env, at)
@@ -277,7 +283,10 @@ def _kill_cycles(
         except RuntimeError as exc:
             outcome.failures.append(f"kill {i} at {at:.2f} s: {exc}")
         failed = len(outcome.failures)
-        progress(f"{outcome.db} {outcome.command}: {i + 1}/{kills} ({failed} failed)")
+        progress(f"{outcome.db} {outcome.command}: {outcome.kills}/{kills} kills ({failed} failed)")
+        i += 1
+    if outcome.kills < kills:
+        outcome.failures.append(f"only {outcome.kills} of {kills} kills landed in {i} runs")
 
 
 def import_kills(
@@ -363,7 +372,7 @@ def update_kills(
                 grow,
                 progress,
             )
-            entries = first + kills
+            entries = first + outcome.cycles
             try:
                 _run_and_kill(_cli(url, "update", "--force", "--json"), _env(url), None)
                 outcome.final = check(url)
