@@ -9,7 +9,8 @@ For each database kind and each command:
   the anchor (its wall time ``T`` and every table's row count).  Then ``--kills`` runs
   into a second database, each SIGKILLed at a moment drawn uniformly from ``[0, 1.1 T]``
   (a run that finishes first is counted as such, and the next one starts over: a
-  finished import is idempotent); after every kill the database must open, pass
+  finished import is idempotent; runs go on until ``--kills`` kills have landed); after
+  every kill the database must open, pass
   ``PRAGMA integrity_check`` and the FTS5 ``integrity-check`` of both full-text tables
   (PostgreSQL: amcheck on every b-tree index when the extension is there, and no row
   without its search vector).  Then one run to completion, and every table must hold
@@ -23,6 +24,9 @@ For each database kind and each command:
 After every kill no process of the run may survive: every process started for it carries
 a marker in its environment, and ``/proc`` is scanned for that marker until none is left
 (the figure reported is the longest wait; more than 10 s is a failure).
+
+``--only worker`` asks another question: one parse *worker* of a running update (50
+feeds) is SIGKILLed, and the update must still finish normally with every source stored.
 
 Prints a Markdown summary; exits 1 if any check failed.  ``--papers N`` imports only the
 first N lines of the snapshot (the slow test uses a few thousand).
@@ -71,6 +75,7 @@ class Outcome:
     command: str
     kills: int = 0
     finished_first: int = 0
+    cycles: int = 0
     anchor_seconds: float = 0.0
     orphan_waits: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -262,8 +267,12 @@ def _kill_cycles(
     progress: Callable[[str], None],
 ) -> None:
     env = _env(url)
-    for i in range(kills):
+    # A run after a kill resumes and often finishes before its random moment: cycles go on
+    # until ``kills`` kills have landed (at most three times as many cycles).
+    i = 0
+    while outcome.kills < kills and i < 3 * kills:
         before(i)
+        outcome.cycles = i + 1
         at = rng.uniform(0.0, 1.1 * outcome.anchor_seconds)
         try:
             killed, waited = _run_and_kill(command(), env, at)
@@ -274,7 +283,10 @@ def _kill_cycles(
         except RuntimeError as exc:
             outcome.failures.append(f"kill {i} at {at:.2f} s: {exc}")
         failed = len(outcome.failures)
-        progress(f"{outcome.db} {outcome.command}: {i + 1}/{kills} ({failed} failed)")
+        progress(f"{outcome.db} {outcome.command}: {outcome.kills}/{kills} kills ({failed} failed)")
+        i += 1
+    if outcome.kills < kills:
+        outcome.failures.append(f"only {outcome.kills} of {kills} kills landed in {i} runs")
 
 
 def import_kills(
@@ -360,7 +372,7 @@ def update_kills(
                 grow,
                 progress,
             )
-            entries = first + kills
+            entries = first + outcome.cycles
             try:
                 _run_and_kill(_cli(url, "update", "--force", "--json"), _env(url), None)
                 outcome.final = check(url)
@@ -379,6 +391,80 @@ def update_kills(
         outcome.failures.append(f"{len(titles) - len(set(titles))} duplicated items")
     if errors:
         outcome.failures.append(f"sources left failing: {errors[:3]}")
+    return outcome
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the direct children of ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append((int(entry.name), cmdline))
+    return found
+
+
+def worker_kills(
+    kind: str, folder: Path, trials: int, feeds: int, rng: random.Random, progress: Any
+) -> Outcome:
+    """SIGKILL one parse worker of a running ``update`` (not the update itself): the run
+    must finish normally, with every source stored (the job that was in the killed worker
+    reruns alone)."""
+    from mlradar import make_radar
+
+    outcome = Outcome(kind, "update, one parse worker killed")
+    with serving() as server:
+        server._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        for i in range(trials):
+            _publish(server, feeds, 10 + i)
+            with database(kind, folder, f"worker_{i}") as url:
+                with make_radar(url, allow_private_networks=True) as radar:
+                    for n in range(feeds):
+                        radar.add_source(server.url(f"/{n}.xml"), discover=False)
+                proc = subprocess.Popen(
+                    _cli(url, "update", "--json"),
+                    env=_env(url),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                began = time.monotonic()
+                victim = None
+                # Wait for the pool, then pick a worker after a random short while.
+                delay = rng.uniform(0.0, 1.0)
+                while proc.poll() is None and time.monotonic() - began < 120:
+                    workers = [p for p, cmd in _children(proc.pid) if "spawn_main" in cmd]
+                    if workers and victim is None:
+                        time.sleep(delay)
+                        victim = rng.choice(workers)
+                        with contextlib.suppress(OSError):
+                            os.kill(victim, signal.SIGKILL)
+                        outcome.kills += 1
+                        break
+                    time.sleep(0.01)
+                _, err = proc.communicate(timeout=300)
+                if victim is None:
+                    outcome.finished_first += 1
+                if proc.returncode != 0:
+                    outcome.failures.append(f"trial {i}: exit {proc.returncode}: {err[-400:]!r}")
+                    continue
+                with make_radar(url) as radar:
+                    sources = radar.sources()
+                    failed = [s.state.last_error for s in sources if s.state.last_error]
+                    stored = sum(s.item_count for s in sources)
+                outcome.final["items"] = outcome.final.get("items", 0) + stored
+                outcome.expected["items"] = outcome.expected.get("items", 0) + feeds * (10 + i)
+                if failed or stored != feeds * (10 + i):
+                    outcome.failures.append(
+                        f"trial {i}: {stored} items of {feeds * (10 + i)}, errors {failed[:3]}"
+                    )
+            progress(f"{kind} worker kills: {i + 1}/{trials} ({len(outcome.failures)} failed)")
     return outcome
 
 
@@ -423,8 +509,13 @@ def run(
         for kind in kinds:
             if only in (None, "import"):
                 outcomes.append(import_kills(kind, folder, kills, papers, rng, progress))
+                progress(report(outcomes[-1:]))
             if only in (None, "update"):
                 outcomes.append(update_kills(kind, folder, kills, feeds, rng, progress))
+                progress(report(outcomes[-1:]))
+            if only == "worker":  # not part of the default run: a separate question
+                outcomes.append(worker_kills(kind, folder, kills, feeds, rng, progress))
+                progress(report(outcomes[-1:]))
     return outcomes
 
 
@@ -435,7 +526,7 @@ def main() -> int:
     parser.add_argument("--papers", type=int, default=None, help="first N snapshot lines")
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", choices=("import", "update"), default=None)
+    parser.add_argument("--only", choices=("import", "update", "worker"), default=None)
     parser.add_argument("--json", action="store_true", help="also print the raw outcomes")
     args = parser.parse_args()
     outcomes = run(

@@ -9,16 +9,21 @@ time without timing anything.
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import threading
 import time
+import urllib.request
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
@@ -65,6 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        if path == "/__stats":  # what the test reads at the end: not a case
+            stats = {"hits": self.server.hits, "sent": self.server.sent}
+            return self.respond(200, json.dumps(stats).encode(), "application/json")
         self.server.hits[path] += 1
         behaviour = self.server.routes.get(path)
         if behaviour is None:
@@ -119,6 +127,9 @@ class HostileServer(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
         self.stopping = threading.Event()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that hang up on a misbehaving path are the point, not news
 
     @property
     def port(self) -> int:
@@ -234,17 +245,48 @@ def install_cases(server: HostileServer) -> dict[str, str]:
     return expect
 
 
-@contextmanager
-def hostile_server() -> Iterator[HostileServer]:
+@dataclass
+class RemoteServer:
+    """A hostile server running in a process of its own (its threads writing gigabytes
+    must not take the GIL from the client under test), seen from the test."""
+
+    port: int
+    #: path -> the outcome its source must end with (see :func:`install_cases`).
+    expect: dict[str, str]
+
+    def stats(self) -> tuple[Counter[str], Counter[str]]:
+        """(requests per path, bytes sent per path) so far."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__stats", timeout=30) as r:
+            data = json.load(r)
+        return Counter(data["hits"]), Counter(data["sent"])
+
+
+def _serve(conn: Connection, routes: dict[str, bytes], cases: bool) -> None:
     server = HostileServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    expect = install_cases(server) if cases else {}
+    for path, body in routes.items():
+        server.serve(path, body)
+    conn.send((server.port, expect))
+    conn.close()
+    server.serve_forever()
+
+
+@contextmanager
+def hostile_server(routes: dict[str, bytes], *, cases: bool = True) -> Iterator[RemoteServer]:
+    """Serve ``routes`` (path -> feed body), and every hostile case when ``cases``."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_serve, args=(child, routes, cases), daemon=True)
+    process.start()
+    child.close()
     try:
-        yield server
+        if not parent.poll(120):
+            raise RuntimeError("the hostile server did not start")
+        port, expect = parent.recv()
+        yield RemoteServer(port, expect)
     finally:
-        server.stopping.set()
-        server.shutdown()
-        server.server_close()
+        process.kill()
+        process.join(10)
 
 
-__all__ = ["HostileServer", "feed", "hostile_server", "install_cases"]
+__all__ = ["HostileServer", "RemoteServer", "feed", "hostile_server", "install_cases"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,6 +121,7 @@ def test_parse_workers_die_with_the_update(tmp_path: Path, sig: signal.Signals) 
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        children: list[int] = []
         try:
             # Workers and multiprocessing's resource tracker are the update's children.
             assert _poll(lambda: len(_children(proc.pid)) >= 3, 60), _children(proc.pid)
@@ -131,6 +133,9 @@ def test_parse_workers_die_with_the_update(tmp_path: Path, sig: signal.Signals) 
             ]
         finally:
             proc.kill()
+            for child in children:  # a failed run must not leave its orphans behind
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
 
 
 # -- 3. a host's pause defers its other sources ---------------------------------------------
@@ -282,3 +287,39 @@ def test_a_corrupt_database_error_holds_the_cause_not_the_sql(tmp_path: Path) ->
     message = str(info.value)
     assert "file is not a database" in message
     assert "SQL" not in message and "SELECT" not in message and "\n" not in message
+
+
+# -- found while hardening -------------------------------------------------------------------
+
+
+def test_a_source_the_database_refuses_costs_that_source_only(
+    any_db_url: str, tmp_path: Path
+) -> None:
+    with job_radar(any_db_url, tmp_path, parse_workers=1) as radar:
+        ok = [radar.add_source(f"job:ok{i}") for i in range(3)]
+        nul = radar.add_source("job:nul")
+        summary = radar.update()
+        errors = {s.source_id: s.error for s in summary.sources}
+        assert all(errors[s.id] is None for s in ok)
+        assert all(radar.source(s.id).item_count == 2 for s in ok)
+        if any_db_url.startswith("postgresql"):
+            message = errors[nul.id] or ""
+            assert "could not be stored" in message and "NUL" in message
+            assert "[SQL" not in message and "INSERT" not in message
+            assert radar.source(nul.id).state.consecutive_errors == 1
+        else:  # SQLite holds NUL in text
+            assert errors[nul.id] is None
+
+
+def test_nul_escaped_in_a_json_feed_is_dropped(any_db_url: str, server: FeedServer) -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "t",
+        "items": [{"id": "1", "title": "a\u0000b", "content_text": "c\u0000d"}],
+    }
+    with make_radar(any_db_url, allow_private_networks=True) as radar:
+        url = server.add("/nul.json", json.dumps(doc), content_type="application/feed+json")
+        source = radar.add_source(url, discover=False)
+        assert radar.update().failed == 0
+        (item,) = radar.items(source=source.id)
+        assert item.title == "ab"

@@ -537,12 +537,24 @@ def _json_raw_entry(item: Mapping[str, Any], feed: Mapping[str, Any], url: str) 
     )
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _parse_json(content: bytes, url: str) -> ParsedFeed:
     try:
         doc = json.loads(content)
     except (ValueError, RecursionError) as exc:
         message = _WHITESPACE.sub(" ", str(exc))[:200]
         raise ParseError(url, f"this is not valid JSON ({message}), so not a JSON Feed") from None
+    if b"\\u0000" in content:
+        doc = _without_nul(doc)  # JSON may escape NUL; no database text column holds it
     version = doc.get("version") if isinstance(doc, dict) else None
     if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
         raise ParseError(url, "this JSON document is not a JSON Feed (no jsonfeed.org version)")

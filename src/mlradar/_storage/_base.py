@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from mlradar._storage import schema as s
+from mlradar._storage._engine import cause
 from mlradar.exceptions import NotFoundError, StorageError, UserExistsError
 from mlradar.types import User
 
@@ -47,7 +48,8 @@ class StorageBase:
         except OperationalError as exc:
             raise StorageError(f"database error: {exc.orig}") from exc
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            # The cause only: SQLAlchemy's text carries the statement and its parameters.
+            raise StorageError(f"database error: {cause(exc)}") from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -55,7 +57,7 @@ class StorageBase:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {exc}") from exc
+            raise StorageError(f"database error: {cause(exc)}") from exc
 
     # -- users: every per-user table keys on users.id -------------------------------------
 

@@ -31,7 +31,7 @@ from mlradar._model import FetchState, PaperRow, ParsedEntry, StoreCounts
 from mlradar._papers import store_papers
 from mlradar._update.schedule import MAX_RETRY_AFTER, next_due_at, utcnow
 from mlradar._update.workers import ParsePool
-from mlradar.exceptions import DeferredError, FetchError, RadarError, SourceError
+from mlradar.exceptions import DeferredError, FetchError, RadarError, SourceError, StorageError
 from mlradar.types import Source, SourceUpdate
 
 T = TypeVar("T")
@@ -184,12 +184,22 @@ class Updater:
             home_url=fetched.home_url,
             warning=fetched.warning,
         )
-        if fetched.papers:
-            store_papers(self._storage, fetched.papers)
-        if fetched.entries is None:
-            self._storage.record_fetch(source.id, fetch)
-            return replace(base, not_modified=True, warning=fetched.warning)
-        counts = self._storage.store_entries(source.id, fetched.entries, fetch)
+        try:
+            if fetched.papers:
+                store_papers(self._storage, fetched.papers)
+            if fetched.entries is None:
+                self._storage.record_fetch(source.id, fetch)
+                return replace(base, not_modified=True, warning=fetched.warning)
+            counts = self._storage.store_entries(source.id, fetched.entries, fetch)
+        except StorageError as exc:
+            # What one source brought was refused by the database (a value it cannot hold):
+            # its transaction rolled back, so record that on it and go on.  Should recording
+            # fail too, the database itself is the problem, and the run stops.
+            message = one_line(SourceError(source.url, f"could not be stored: {exc}"))
+            errors = source.state.consecutive_errors + 1
+            due = self._schedule(started, errors, None, None)
+            self._storage.record_fetch(source.id, FetchState(started, fetched.status, message, due))
+            return replace(base, error=message)
         return replace(
             base,
             new=counts.new,
