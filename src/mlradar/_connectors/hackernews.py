@@ -238,7 +238,7 @@ class HackerNewsConnector:
         search_host = urlsplit(self._search).hostname
         if api_host:
             out[api_host] = HostPolicy(max_connections=self._concurrency, max_retries=2)
-        if search_host:
+        if search_host and search_host not in out:  # one host for both (tests): the API's
             out[search_host] = HostPolicy(
                 max_connections=1, min_interval=self._search_interval, max_retries=2
             )
