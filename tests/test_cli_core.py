@@ -51,7 +51,15 @@ def test_add_update_search_stats(cli, server: FeedServer) -> None:  # type: igno
     code, out = cli("update", "--json")
     assert code == 0, out
     summary = json.loads(out)
-    assert summary["total"] == {"sources": 1, "new": 2, "updated": 0, "unchanged": 0, "failed": 0}
+    assert summary["total"] == {
+        "sources": 1,
+        "new": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 0,
+        "deferred": 0,
+        "warnings": 0,
+    }
 
     code, out = cli("search", "saddle", "--json")
     assert cli("search", "saddle", "--json", "--exhaustive") == (code, out)

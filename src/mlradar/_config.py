@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     arxiv_rss_url: str = "https://rss.arxiv.org/rss"
 
+    # Social profiles, conference proceedings: the public endpoints (tests point them at
+    # loopback).
+    bluesky_url: str = "https://bsky.app"
+    openreview_api_url: str = "https://api2.openreview.net"
+    openreview_url: str = "https://openreview.net"
+    #: Notes per OpenReview API request (its maximum is 1000).
+    openreview_page_size: int = Field(default=1000, ge=1, le=1000)
+    pmlr_url: str = "https://proceedings.mlr.press"
+
     # Semantic features (optional extra).
     embedding_model: str | None = None
 
@@ -75,6 +84,32 @@ class Settings(BaseSettings):
     rank_recency_weight: float = Field(default=0.25, ge=0)
     #: Age in days at which half the recency penalty applies; 0 turns recency off.
     rank_recency_half_life_days: float = Field(default=14.0, ge=0)
+
+    # Accounts and the web app.
+    #: Whether anyone reaching the web app may create an account.
+    allow_signup: bool = False
+    #: Signs session cookies; when unset, a random key is made once and kept in the database.
+    web_secret_key: str | None = None
+    #: Failed logins allowed per account name and per client address within the window.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+
+    # Email (digests): an SMTP server.  ``smtp_security``: ``starttls`` (upgrade a plain
+    # connection, usually port 587), ``tls`` (TLS from the start, usually 465) or ``none``
+    # (a local relay only).  No host: digests are not emailed.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+
+    # The web app's public address: links in digests and Atom feeds point there.
+    public_url: str = "http://127.0.0.1:8000"
+    # The scheduler (``mlradar worker``, ``serve``): how often it looks for due work.
+    worker_interval_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("arxiv_interval_seconds")
     @classmethod

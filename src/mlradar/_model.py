@@ -83,6 +83,9 @@ class FetchState:
     home_url: str | None = None
     #: A problem the fetch worked around; a successful fetch without one clears it.
     warning: str | None = None
+    #: Not fetched at all (its host asked for a pause): only ``next_due_at`` and the note in
+    #: ``warning`` are recorded; the error count, status and state stay as they were.
+    deferred: bool = False
 
 
 class TextRow(NamedTuple):
@@ -146,6 +149,9 @@ class PaperRow(NamedTuple):
     pdf: str | None
     ids: str | None
     """JSON list of ``[scheme, value]``: the record's identifiers besides arXiv and DOI."""
+    title_key: str | None
+    """Its folded title and first author's surname (:func:`mlradar._papers.title_key`):
+    how a record without a shared identifier still finds its paper."""
     keys: tuple[PaperId, ...]
     """Every identifier it is found by (normalized): not a column."""
 
@@ -175,8 +181,13 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def paper_columns(paper: Paper, content_hash: str, keys: tuple[PaperId, ...]) -> PaperRow:
-    """The stored form of ``paper`` (its hash and keys made by the caller)."""
+def paper_columns(
+    paper: Paper,
+    content_hash: str,
+    keys: tuple[PaperId, ...],
+    title_key: str | None = None,
+) -> PaperRow:
+    """The stored form of ``paper`` (its hash, keys and title key made by the caller)."""
     others = [list(i) for i in paper.ids]
     return PaperRow(
         arxiv_id=paper.arxiv_id,
@@ -198,6 +209,7 @@ def paper_columns(paper: Paper, content_hash: str, keys: tuple[PaperId, ...]) ->
         url=paper.url,
         pdf=paper.pdf,
         ids=orjson.dumps(others).decode() if others else None,
+        title_key=title_key,
         keys=keys,
     )
 
@@ -288,3 +300,73 @@ class CatalogRecord:
     retired: str | None = None
     position: int | None = None
     keys: tuple[tuple[str, str], ...] = ()
+
+
+# -- stories -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoryInput:
+    """An item as the story join sees it: written (new or changed) in this transaction."""
+
+    item_id: int
+    source_id: int
+    source_kind: str
+    title: str | None
+    #: The opening of its plain text (near-duplicates compare it).
+    text: str
+    url: str | None
+    link: str | None
+    #: Its date: published, else first seen.
+    seen_at: datetime
+    arxiv_ids: tuple[str, ...] = ()
+    dois: tuple[str, ...] = ()
+    refs: tuple[tuple[str, str], ...] = ()
+    links: tuple[str, ...] = ()
+    #: Whether its source counts discussion (an HN or Reddit post): such a post is about
+    #: the page it links.
+    discussed: bool = False
+    #: The story it is in already (a changed item), if any.
+    story_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """A stored item of a candidate story, for the near-duplicate check."""
+
+    story_id: int
+    item_id: int
+    source_id: int
+    title: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryHead:
+    """What a story row holds besides its members.  ``id`` below zero: a story this plan
+    creates (``-1`` is its first new story)."""
+
+    id: int
+    title: str | None
+    #: Lower is better: where the title came from (see mlradar._stories.title_rank).
+    title_rank: int
+    url: str | None
+    arxiv_id: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPlan:
+    """The story writes one batch of items comes to, decided by :mod:`mlradar._stories`.
+    Story ids below zero name the plan's new stories (``-1 - index`` in ``new``)."""
+
+    new: tuple[StoryHead, ...] = ()
+    #: Stored stories whose head changed.
+    heads: tuple[StoryHead, ...] = ()
+    #: ``(merged-away id, kept id)``: its members and keys move, then it is deleted.
+    merges: tuple[tuple[int, int], ...] = ()
+    #: ``(item id, story id)``.
+    members: tuple[tuple[int, int], ...] = ()
+    #: ``(lookup key, story id)``: keys the stories did not hold yet.
+    keys: tuple[tuple[str, int], ...] = ()

@@ -95,3 +95,34 @@ class ParseError(SourceError, ValueError):
 
 class SearchQueryError(InvalidInputError):
     """The search query is not valid syntax."""
+
+
+class DeferredError(FetchError):
+    """The request was never sent: its host asked for a pause (Retry-After, in answer to
+    another request) that the run cannot wait out.  The source is deferred, not failed:
+    ``retry_after`` says how long the pause has left."""
+
+
+class AuthError(RadarError):
+    """Logging in failed, or a request carries no valid credentials."""
+
+
+class LoginRateLimitedError(AuthError):
+    """Too many failed logins for an account or from an address; ``retry_after`` seconds."""
+
+    def __init__(self, message: str = "", *, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DigestAlreadySentError(RadarError):
+    """The digest of this period was sent already (or a sender claimed it and did not say
+    how it went): a period is never sent twice."""
+
+
+class EmailError(RadarError):
+    """Sending email failed: SMTP is not configured, or the server refused or was unreachable."""
+
+
+class FeedTokenError(NotFoundError):
+    """A feed token is unknown, revoked, or does not open the view asked for."""

@@ -213,6 +213,9 @@ class SourceUpdate:
     error: str | None = None
     warning: str | None = None
     """A problem the fetch worked around (see :attr:`SourceState.last_warning`)."""
+    deferred: bool = False
+    """Not fetched: its host asked for a pause (``warning`` says so).  Not a failure: it is
+    due again when the pause ends."""
 
     @property
     def failed(self) -> bool:
@@ -240,6 +243,15 @@ class UpdateSummary:
     @property
     def failed(self) -> int:
         return sum(1 for s in self.sources if s.failed)
+
+    @property
+    def deferred(self) -> int:
+        return sum(1 for s in self.sources if s.deferred)
+
+    @property
+    def warned(self) -> int:
+        """Sources whose fetch worked around a problem (entries dropped by a cap...)."""
+        return sum(1 for s in self.sources if s.warning and not s.deferred)
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +499,8 @@ class PaperDetail:
     items: tuple[Item, ...] = ()
     ref: str = ""
     """How to name it (:attr:`Paper.ref`, or the identifier asked about)."""
+    mentions: tuple[Mention, ...] = ()
+    """Every item naming it, as a mention with its discussion (its ``items``, shortly)."""
 
 
 # -- the user's library and recommendations --------------------------------------------------
@@ -551,3 +565,213 @@ class Recommendation:
     """What each channel added to ``score``: ``(channel, value)`` for the text channels
     (``lexical``, ``lexical_linear``, ``dense``, ``dense_linear``), ``authors``, ``team``,
     ``links``, and the priors ``discussion`` and ``recency``; they add up to ``score``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BibtexExport:
+    """What an export could write: the BibTeX of the stored papers, and the ids it names
+    that are not stored (a partial export is still useful; the caller warns)."""
+
+    text: str
+    count: int
+    missing: tuple[str, ...] = ()
+
+
+# -- stories -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One item of a story: a post, a listing, a thread that names its paper or link."""
+
+    source: str
+    """The source's name (the user's name for it)."""
+    kind: SourceKind
+    """The source's kind: ``feed``, ``arxiv``, ``hackernews``, ``reddit``..."""
+    url: str | None
+    title: str | None
+    published: datetime | None
+    """Its date: published, else first seen."""
+    points: int | None = None
+    comments: int | None = None
+    comments_url: str | None = None
+    item_id: int = 0
+    source_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One paper or link, with every mention of it and its discussion signal."""
+
+    id: int
+    title: str | None
+    """The best title: the paper's own, else a post's, else a thread's."""
+    url: str | None
+    arxiv_id: str | None
+    first_seen: datetime
+    last_seen: datetime
+    sources: int
+    """Independent sources mentioning it (distinct feeds, listings, forums)."""
+    points: int
+    """Hacker News points and Reddit scores, summed."""
+    comments: int
+    mentions: tuple[Mention, ...] = ()
+
+
+# -- accounts (the web app) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token of a user, as listed: the secret itself is shown once, at creation."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    """A token just made: ``token`` is the secret, shown this once and never stored."""
+
+    token: str
+    record: ApiToken
+
+
+# -- digests, feeds out, scheduled work --------------------------------------------------------
+
+#: The sections of a digest, in the order they are shown.
+DigestSectionKind = Literal["recommended", "discussed", "posts", "path"]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One line of a digest: what to read, and one line on why it is there."""
+
+    kind: Literal["paper", "item", "step"]
+    ref: str
+    """The arXiv id (or paper ref), the item id as text, or the catalog slug of a step."""
+    title: str
+    reason: str
+    url: str | None = None
+    source: str | None = None
+    """Where it was found (a blog's name, Hacker News), if anywhere."""
+    date: date | None = None
+    summary: str | None = None
+    """A few plain-text words of its abstract or post (never HTML)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    kind: DigestSectionKind
+    title: str
+    entries: tuple[DigestEntry, ...] = ()
+    note: str | None = None
+    """Why the section is empty or short (nothing to learn from yet, nothing new)."""
+
+
+#: Where a stored digest stands: ``stored`` (composed, not sent), ``sending`` (claimed by a
+#: sender; if that sender died it stays claimed, so the period is never sent twice),
+#: ``sent``, ``failed`` (may be sent again).
+DigestStatus = Literal["stored", "sending", "sent", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A personal newsletter for one period: what is new from ``since`` to ``until``."""
+
+    user: str
+    since: date
+    until: date
+    sections: tuple[DigestSection, ...]
+    created_at: datetime
+    id: int | None = None
+    """Set on digests read from the archive."""
+    status: DigestStatus | None = None
+    sent_at: datetime | None = None
+    recipient: str | None = None
+    error: str | None = None
+
+    @property
+    def period(self) -> str:
+        """The period's key, ``2026-11-26/2026-12-02``: one digest per user and period."""
+        return f"{self.since.isoformat()}/{self.until.isoformat()}"
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(s.entries) for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When a user's digest is emailed: ``off``, ``daily`` or ``weekly`` (on ``weekday``,
+    0 = Monday), from ``hour`` o'clock UTC, to ``email``."""
+
+    cadence: Literal["off", "daily", "weekly"] = "off"
+    weekday: int = 0
+    hour: int = 7
+    email: str | None = None
+
+
+#: What an Atom feed (and its list view) shows.
+FeedViewKind = Literal["new", "for-you", "discussed", "tag", "search", "source", "digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    """A list view as an Atom feed: ``FeedView("tag", "diffusion")``,
+    ``FeedView("for-you")``.  ``arg`` is the tag, query, source or digest id; None for
+    the views that take none (``new``, ``for-you``, ``discussed``; the latest digest)."""
+
+    kind: FeedViewKind
+    arg: str | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.arg is None else f"{self.kind}:{self.arg}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedToken:
+    """A private feed address's token, as listed (the secret itself is shown once only)."""
+
+    id: int
+    user: str
+    created_at: datetime
+    view: FeedView | None = None
+    """The one view it opens; None: every view of the user."""
+    label: str | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewFeedToken:
+    """A token just created: ``secret`` goes in the feed URL and is not stored (its hash is)."""
+
+    token: FeedToken
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRun:
+    """One run of the updater (by ``mlradar update``, the worker or ``serve``)."""
+
+    started_at: datetime
+    finished_at: datetime
+    trigger: str
+    sources: int = 0
+    new: int = 0
+    updated: int = 0
+    failed: int = 0
+    error: str | None = None
+    """Why the whole run stopped (an interrupt, a database error); per-source errors
+    are counted in ``failed`` and kept on each source."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.failed == 0

@@ -75,6 +75,12 @@ def parse_arxiv_source(spec: str) -> tuple[str, dict[str, Any]]:
         # "cs.*" and "cs" both mean the whole archive, which is what its listing holds.
         tokens = [t.removesuffix(".*") for t in re.split(r"[\s,+]+", text) if t]
         if _is_category_list(tokens):
+            from mlradar._arxiv.taxonomy import unknown_category
+
+            for token in tokens:
+                problem = unknown_category(token)
+                if problem:
+                    raise InvalidInputError(problem)
             cats = sorted(set(tokens))
             return "arxiv:" + ",".join(cats), {"mode": "listing", "categories": cats}
     query = " ".join(text.split())
@@ -83,6 +89,22 @@ def parse_arxiv_source(spec: str) -> tuple[str, dict[str, Any]]:
     if query.count('"') % 2 or query.count("(") != query.count(")"):
         raise InvalidInputError(f"unbalanced quotes or parentheses in arXiv query {query!r}")
     return "arxiv:" + query, {"mode": "query", "query": query}
+
+
+_LISTING_URL = re.compile(r"^https?://(?:rss\.|export\.)?arxiv\.org/(?:rss|atom)/([^/?#]+)", re.I)
+
+
+def listing_categories(url: str) -> tuple[str, ...]:
+    """The categories a source lists: ``arxiv:cs.LG,stat.ML`` or arXiv's own listing feed
+    URL (``https://rss.arxiv.org/rss/cs.LG+stat.ML``); () for anything else."""
+    if url.lower().startswith("arxiv:"):
+        try:
+            _, config = parse_arxiv_source(url)
+        except InvalidInputError:
+            return ()
+        return tuple(config.get("categories", ()))
+    m = _LISTING_URL.match(url.strip())
+    return tuple(t for t in re.split(r"[+,]", m.group(1)) if t) if m else ()
 
 
 # -- the daily listing feed --------------------------------------------------------------------

@@ -10,6 +10,10 @@ articles and papers (a video channel counts: the study guides send beginners to 
 Blogs, newsletters and forums are followed, not studied; tools, lists, people and events
 are not steps either.  Entries known to be gone are left out.
 Within a stage, steps go by level (beginner first), then in catalog order.
+
+Step numbers are those of the whole path (every level, every stage), so that a number
+shown by ``path --level beginner`` means the same step to ``done`` as it does anywhere.
+A *plan* (:func:`plan`) is what a person can follow: a few open steps per stage.
 """
 
 from __future__ import annotations
@@ -128,18 +132,20 @@ def build_path(
         stage = stage_of(entry.topics)
         if stage is None or entry.kind not in STUDY_KINDS:
             continue
-        if level is not None and entry.level != level:
-            continue
-        if _STAGE_INDEX[stage.key] > last:
-            continue
         if entry.status == "gone" and entry.id not in done:
             continue
         level_rank = _LEVEL_INDEX.get(entry.level, len(LEVELS)) if entry.level else len(LEVELS)
         ranked.append((_STAGE_INDEX[stage.key], level_rank, order, entry, stage))
     ranked.sort(key=lambda r: r[:3])
+    # Numbered over the whole path, then filtered: a step keeps its number in every view.
+    numbered = [
+        (i + 1, entry, stage)
+        for i, (stage_index, _, _, entry, stage) in enumerate(ranked)
+        if (level is None or entry.level == level) and stage_index <= last
+    ]
     steps = tuple(
         PathStep(
-            position=i + 1,
+            position=position,
             stage=stage.key,
             slug=entry.slug,
             name=entry.name,
@@ -150,6 +156,39 @@ def build_path(
             done=entry.id in done,
             done_at=done.get(entry.id),
         )
-        for i, (_, _, _, entry, stage) in enumerate(ranked)
+        for position, entry, stage in numbered
     )
     return LearningPath(user=user, level=level, goal=goal, steps=steps)
+
+
+#: Open steps per stage in a plan (``mlradar path``; ``--all`` shows every step).
+PLAN_STEPS_PER_STAGE = 3
+
+
+def plan(steps: Sequence[PathStep], per_stage: int = PLAN_STEPS_PER_STAGE) -> list[PathStep]:
+    """The steps a person can follow now: in each stage, the first ``per_stage`` steps not
+    done yet (the easiest first, as the path orders them).  Done steps are left out."""
+    shown: list[PathStep] = []
+    taken: dict[str, int] = {}
+    for step in steps:
+        if step.done or taken.get(step.stage, 0) >= per_stage:
+            continue
+        taken[step.stage] = taken.get(step.stage, 0) + 1
+        shown.append(step)
+    return shown
+
+
+def stage_label(key: str) -> str:
+    """A stage's name for people ("Linear algebra")."""
+    return next((s.label for s in STAGES if s.key == key), key)
+
+
+def step_by_number(path: LearningPath, number: int) -> PathStep:
+    """The step numbered ``number`` (as ``mlradar path`` shows it)."""
+    for step in path.steps:
+        if step.position == number:
+            return step
+    raise InvalidInputError(
+        f"no step {number} in the study plan (it has steps 1 to {len(path.steps)}; "
+        "see `mlradar path --all`)"
+    )

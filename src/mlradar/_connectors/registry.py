@@ -97,6 +97,16 @@ def default_registry(settings: Settings, *, plugins: bool = True) -> Registry:
     registry.mount(HackerNewsConnector(settings))
     registry.mount(RedditConnector(settings))
     registry.mount(YouTubeConnector(settings))
+    from mlradar._connectors.social import BlueskyConnector, MastodonConnector
+
+    registry.mount(BlueskyConnector(settings))
+    registry.mount(MastodonConnector(settings))
+    from mlradar._connectors.openreview import OpenReviewConnector
+
+    registry.mount(OpenReviewConnector(settings))
+    from mlradar._connectors.pmlr import PmlrConnector
+
+    registry.mount(PmlrConnector(settings))
     if plugins:
         _mount_plugins(registry, settings)
     registry.mount(FeedConnector(), fallback=True)

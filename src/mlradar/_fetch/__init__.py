@@ -4,7 +4,12 @@ Use ``async with Fetcher(settings, policies=arxiv_policies(settings)) as f:`` an
 ``await f.get(url, etag=..., last_modified=...)``.
 """
 
-from mlradar._fetch.client import Fetcher, Response
+from mlradar._fetch.client import (
+    Fetcher,
+    Response,
+    last_response_status,
+    reset_response_status,
+)
 from mlradar._fetch.politeness import (
     ARXIV_HOSTS,
     Clock,
@@ -25,5 +30,7 @@ __all__ = [
     "SystemClock",
     "address_problem",
     "arxiv_policies",
+    "last_response_status",
+    "reset_response_status",
     "system_resolver",
 ]

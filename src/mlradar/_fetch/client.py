@@ -8,6 +8,7 @@ that connectors only say *what* to fetch.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -32,7 +33,7 @@ from mlradar._fetch.politeness import (
     SystemClock,
 )
 from mlradar._fetch.safety import AddressGuard, GuardedTransport, Resolver
-from mlradar.exceptions import FetchError, InvalidInputError, UnsafeURLError
+from mlradar.exceptions import DeferredError, FetchError, InvalidInputError, UnsafeURLError
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -48,6 +49,24 @@ _TRANSIENT_ERRORS = (
     httpx.RemoteProtocolError,
 )
 _METHODS = frozenset({"GET", "HEAD"})
+# The status of the last response a request in this asyncio task received.  A task per
+# source (the update pipeline's) can then record what the server answered even when the
+# connector fails afterwards, on a body it could not parse.
+_last_status: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "mlradar_last_status", default=None
+)
+
+
+def last_response_status() -> int | None:
+    """The HTTP status of the last response received by the current asyncio task (None:
+    no response yet).  Tasks start from their creator's value: reset it with
+    :func:`reset_response_status` at the start of a unit of work."""
+    return _last_status.get()
+
+
+def reset_response_status() -> None:
+    """Forget the last response status of the current context."""
+    _last_status.set(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,11 +335,12 @@ class Fetcher:
                     finally:
                         budget -= loop.time() - began
             except HostBlockedError as exc:
-                raise _error(
-                    start,
-                    current,
-                    f"the server asked to retry after {exc.seconds:.0f} s",
-                    status=exc.status,
+                # Nothing was sent: another request's answer paused the host.  Deferred,
+                # so that the caller does not charge this URL with that answer.
+                raise DeferredError(
+                    str(start),
+                    f"deferred: {current.host} asked for a pause of {exc.seconds:.0f} s "
+                    f"(HTTP {exc.status} with Retry-After to another request)",
                     retry_after=exc.seconds,
                 ) from None
             response = hop.response
@@ -389,6 +409,7 @@ class Fetcher:
         ok_statuses: frozenset[int],
     ) -> _Hop:
         status = response.status_code
+        _last_status.set(status)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if retry_after is None and status in PAUSE_STATUSES:
             # Reddit says when its window resets instead of sending Retry-After.

@@ -16,7 +16,13 @@ from mlradar._papers.identity import (
     parse_paper_ref,
     title_key,
 )
-from mlradar._papers.merge import merge_papers, paper_hash, paper_row, plan_paper_writes
+from mlradar._papers.merge import (
+    merge_papers,
+    paper_hash,
+    paper_row,
+    plan_paper_writes,
+    title_match,
+)
 from mlradar._papers.store import PaperStore, store_paper_rows, store_papers
 
 __all__ = [
@@ -31,4 +37,5 @@ __all__ = [
     "store_paper_rows",
     "store_papers",
     "title_key",
+    "title_match",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from mlradar._model import PaperPlan, PaperRow, StoredPaper, paper_columns, paper_from_columns
-from mlradar._papers.identity import STRONG_SCHEMES, paper_keys
+from mlradar._papers.identity import STRONG_SCHEMES, paper_keys, title_key
 from mlradar.types import Paper, PaperId, PaperVersion
 
 #: The fields a paper record had before it could come from outside arXiv.  A record's hash
@@ -51,8 +51,10 @@ def paper_hash(paper: Paper) -> str:
 
 
 def paper_row(paper: Paper) -> PaperRow:
-    """The stored form of ``paper``: its columns, its hash and its identifiers."""
-    return paper_columns(paper, paper_hash(paper), paper_keys(paper))
+    """The stored form of ``paper``: its columns, its hash, its identifiers and title key."""
+    return paper_columns(
+        paper, paper_hash(paper), paper_keys(paper), title_key(paper.title, paper.authors)
+    )
 
 
 def _merge_versions(
@@ -160,6 +162,31 @@ def _group(rows: Iterable[PaperRow]) -> list[PaperRow]:
 
 Loader = Callable[[Sequence[int]], Mapping[int, PaperRow]]
 
+#: Folded titles shorter than this (``editorial|smith``, ``grokking|power``) join no paper
+#: by title: too many different papers could share them.
+MIN_TITLE_KEY_CHARS = 12
+
+
+def title_match(
+    row: PaperRow, matches: Mapping[PaperId, int], stored: Mapping[int, StoredPaper]
+) -> int | None:
+    """The stored paper ``row`` is by its normalized title and first author's surname,
+    when no identifier joined it to one: an ICLR paper without its arXiv id, and the
+    arXiv record of it.
+
+    ``matches`` holds the paper storage found under ``PaperId("title", key)``.  No join
+    when the title is too short to tell papers apart, or when the two disagree on a
+    strong identifier (two arXiv papers of the same title by the same first author, a
+    paper and its erratum, stay two).
+    """
+    key = row.title_key
+    if not key or len(key.partition("|")[0]) < MIN_TITLE_KEY_CHARS:
+        return None
+    pid = matches.get(PaperId("title", key))
+    if pid is None or pid not in stored or conflicts(stored[pid].keys, row.keys):
+        return None
+    return pid
+
 
 def plan_paper_writes(
     incoming: Iterable[PaperRow],
@@ -172,7 +199,8 @@ def plan_paper_writes(
     ``matches`` says which stored paper holds each identifier of the batch, ``stored``
     describes those papers, and ``load`` reads the full rows of the ones that must be
     merged.  An incoming record equal to its stored paper (same hash) costs nothing; one
-    sharing identifiers with two stored papers folds them into the older.  A record with
+    sharing identifiers with two stored papers folds them into the older; one sharing
+    none joins the paper of its title and first author (:func:`title_match`).  A record with
     no identifier at all cannot be stored and is left out.
     """
     inserts: list[PaperRow] = []
@@ -187,6 +215,10 @@ def plan_paper_writes(
             pid = matches.get(key)
             if pid is not None and pid not in same and not conflicts(stored[pid].keys, row.keys):
                 same.append(pid)
+        if not same:
+            by_title = title_match(row, matches, stored)
+            if by_title is not None:
+                same.append(by_title)
         if not same:
             # A key another paper holds stays with it: one (scheme, value) names one row.
             drop = {k for k in row.keys if k in matches or k in claimed}

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlradar._radar._accounts import AccountsMixin
 from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._core import FetcherFactory, RadarCore
 from mlradar._radar._feeds import FeedsMixin
+from mlradar._radar._feedsout import FeedsOutMixin
 from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
 from mlradar._radar._recommend import RecommendMixin
 from mlradar._radar._semantic import SemanticSearchMixin
+from mlradar._radar._stories import StoriesMixin
 
 
 class Radar(
+    FeedsOutMixin,  # digests and Atom feeds out, over every part below
     FeedsMixin,
     CatalogMixin,
     PapersMixin,
     RecommendMixin,
     SemanticSearchMixin,
     LibraryMixin,
+    StoriesMixin,
+    AccountsMixin,
     RadarBase,
 ):
     """One user's radar.  Make one with :func:`make_radar`, or :meth:`RadarCore.for_user`."""

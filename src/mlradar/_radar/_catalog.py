@@ -409,7 +409,12 @@ class CatalogMixin(RadarBase):
         )
 
     def mark_done(self, ref: str, *, done: bool = True) -> CatalogEntry:
-        """Mark a catalog entry (a path step) done for this user, or not done."""
+        """Mark a catalog entry (a path step) done for this user, or not done.  ``ref``: the
+        entry's id (slug), or the step's number as ``mlradar path`` shows it."""
+        if ref.strip().isdigit():
+            from mlradar._catalog.paths import step_by_number
+
+            ref = step_by_number(self.learning_path(), int(ref)).slug
         entry = self.catalog_entry(ref)
         self._storage.set_path_done(self._user_id, entry.id, done)
         return entry

@@ -9,16 +9,18 @@ per request.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from mlradar._config import Settings, load_settings
+from mlradar._radar._stories import backfill_stories, decide_stories
 from mlradar._radar._sync import run_sync
 from mlradar._storage import Storage, normalize_url, open_storage
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import SourceNotFoundError
-from mlradar.types import Source, Stats, UpdateSummary, User
+from mlradar.types import FeedView, Source, Stats, UpdateRun, UpdateSummary, User
 
 if TYPE_CHECKING:
     # Imported where used: a command that neither fetches nor adds sources (`stats`,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from mlradar._connectors import Registry
     from mlradar._fetch import Fetcher, HostPolicy
     from mlradar._radar import Radar
+    from mlradar._radar._accounts import Accounts
     from mlradar._update.pipeline import ProgressCallback
 
 #: Makes an HTTP client from settings and host policies.  Inject one to reroute every
@@ -51,6 +54,9 @@ class RadarCore:
         fetcher_factory: FetcherFactory | None = None,
     ) -> None:
         self._storage = storage
+        # Stories are joined as items are written, by the domain's decision (storage
+        # imports no domain package: it is handed the function).
+        storage.story_decider = decide_stories
         self._settings = settings
         self._registry = registry
         self._fetcher_factory = fetcher_factory or default_fetcher
@@ -145,6 +151,13 @@ class RadarCore:
         assert found is not None
         return found
 
+    @property
+    def accounts(self) -> Accounts:
+        """Passwords, logins and API tokens (for the web app and ``user add --password``)."""
+        from mlradar._radar._accounts import Accounts
+
+        return Accounts(self._storage, self._settings)
+
     def users(self) -> list[User]:
         return self._storage.list_users()
 
@@ -201,19 +214,78 @@ class RadarCore:
         return found
 
     async def run_update(
-        self, targets: Sequence[Source], *, progress: ProgressCallback | None = None
+        self,
+        targets: Sequence[Source],
+        *,
+        progress: ProgressCallback | None = None,
+        trigger: str = "update",
     ) -> UpdateSummary:
-        """Update exactly ``targets``."""
+        """Update exactly ``targets``; the run is recorded (see :meth:`last_update_run`)
+        as ``trigger`` says who ran it (``update``, ``worker``, ``serve``)."""
         from mlradar._update.pipeline import Updater
 
         def make(policies: Mapping[str, HostPolicy]) -> Fetcher:
             return self._fetcher_factory(self._settings, policies)
 
-        updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
-        summary = UpdateSummary(tuple(await updater.run(targets)))
-        if summary.new or summary.updated:
-            self.sync_rank_index()
+        backfill_stories(self._storage)  # items stored before stories existed (0007)
+        started = utcnow()
+        try:
+            updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
+            summary = UpdateSummary(tuple(await updater.run(targets)))
+            if summary.new or summary.updated:
+                self.sync_rank_index()
+        except BaseException as exc:
+            self._record_run(UpdateRun(started, utcnow(), trigger, len(targets), error=_why(exc)))
+            raise
+        self._record_run(
+            UpdateRun(
+                started,
+                utcnow(),
+                trigger,
+                len(summary.sources),
+                summary.new,
+                summary.updated,
+                summary.failed,
+            )
+        )
         return summary
+
+    def _record_run(self, run: UpdateRun) -> None:
+        from mlradar.exceptions import StorageError
+
+        # What the run stored is kept; at worst its log line is lost.
+        with contextlib.suppress(StorageError):
+            self._storage.record_update_run(run)
+
+    def last_update_run(self) -> UpdateRun | None:
+        """When the updater last ran and how it went (None: never)."""
+        return self._storage.last_update_run()
+
+    # -- private feeds ---------------------------------------------------------------------
+
+    def radar_for_feed_token(self, token: str) -> tuple[Radar, FeedView | None]:
+        """The view of the user a private-feed token belongs to, and the one feed it opens
+        (None: all of the user's).  FeedTokenError when unknown or revoked."""
+        from mlradar._feedsout import hash_token
+        from mlradar._radar._feedsout import touch_due
+        from mlradar.exceptions import FeedTokenError
+
+        found = self._storage.feed_token_by_hash(hash_token(token)) if token else None
+        if found is None:
+            raise FeedTokenError("unknown or revoked feed token")
+        user_id, record = found
+        now = utcnow()
+        if touch_due(record.last_used_at, now):
+            self._storage.touch_feed_token(record.id, now)
+        return self.for_user(User(user_id, record.user, record.created_at)), record.view
+
+    def atom_feed_for_token(self, token: str, view: FeedView) -> bytes:
+        """The Atom feed ``view`` of the token's user, when the token opens it."""
+        from mlradar._radar._feedsout import check_feed_scope
+
+        radar, scope = self.radar_for_feed_token(token)
+        check_feed_scope(scope, view)
+        return radar.atom_feed(view)
 
     def sync_rank_index(self) -> int:
         """Bring the ranking index up to date with the database (under its lock); the
@@ -226,6 +298,15 @@ class RadarCore:
         """Counts over everything stored, every user's sources included."""
         return self._storage.stats()
 
+    # -- scheduled work --------------------------------------------------------------------
+
+    def start_background(self) -> Any:
+        """Run due updates and due digests in a background thread (what ``serve`` calls);
+        returns the handle to stop it.  See :func:`mlradar._worker.start_background`."""
+        from mlradar._worker import start_background
+
+        return start_background(self)
+
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -236,3 +317,9 @@ class RadarCore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return " ".join(f"{exc.__class__.__name__}: {exc}".split())

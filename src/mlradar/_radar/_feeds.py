@@ -12,7 +12,12 @@ from mlradar._radar._base import RadarBase
 from mlradar._radar._sync import run_sync
 from mlradar._storage._items import RANK_LIMIT
 from mlradar._update.schedule import utcnow
-from mlradar.exceptions import InvalidInputError, NotFoundError, SourceExistsError
+from mlradar.exceptions import (
+    InvalidInputError,
+    NotFoundError,
+    SourceExistsError,
+    SourceNotFoundError,
+)
 from mlradar.types import Item, SearchHit, Source, Stats, UpdateSummary
 
 if TYPE_CHECKING:
@@ -101,17 +106,48 @@ class FeedsMixin(RadarBase):
         return self._storage.list_sources(user_id=self._user_id, tag=tag)
 
     def source(self, ref: int | str) -> Source:
-        """One of the user's sources, by id, URL, name or title."""
-        return self._storage.get_source(ref, user_id=self._user_id)
+        """One of the user's sources, by id, URL, name or title.  Names and titles match
+        whatever their case, URLs without their scheme or ``www.``, and the site's home page
+        names its feed; a ref that fits several sources is an error naming their ids."""
+        try:
+            return self._storage.get_source(ref, user_id=self._user_id)
+        except SourceNotFoundError:
+            matches = [s for s in self.sources() if source_matches(s, str(ref))]
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                ids = ", ".join(str(s.id) for s in matches)
+                raise InvalidInputError(
+                    f"{str(ref)!r} fits {len(matches)} sources ({ids}): give an id"
+                ) from None
+            raise
+
+    def overlapping_listings(self, source: Source) -> list[tuple[Source, tuple[str, ...]]]:
+        """The user's other sources that list some of the arXiv categories ``source``
+        lists (``arxiv:cs.LG`` against a profile's ``rss.arxiv.org/rss/cs.LG`` feed),
+        with the categories they share: the same papers would arrive twice."""
+        from mlradar._arxiv.listing import listing_categories
+
+        mine = set(listing_categories(source.url))
+        if not mine:
+            return []
+        out = []
+        for other in self.sources():
+            shared = mine & set(listing_categories(other.url))
+            if other.id != source.id and shared:
+                out.append((other, tuple(sorted(shared))))
+        return out
 
     def remove_source(self, ref: int | str) -> Source:
         """Unsubscribe; a source nobody follows any more goes, with its items."""
-        return self._storage.remove_source(ref, user_id=self._user_id)
+        return self._storage.remove_source(self.source(ref).id, user_id=self._user_id)
 
     def tag_source(
         self, ref: int | str, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> Source:
-        return self._storage.set_source_tags(ref, add=add, remove=remove, user_id=self._user_id)
+        return self._storage.set_source_tags(
+            self.source(ref).id, add=add, remove=remove, user_id=self._user_id
+        )
 
     def rename_source(self, ref: int | str, name: str | None) -> Source:
         """Call the source ``name`` (None: by its own title again)."""
@@ -147,7 +183,7 @@ class FeedsMixin(RadarBase):
 
     def _targets(self, sources: Sequence[int | str] | None, force: bool) -> list[Source]:
         if sources:
-            return self._core._named(sources, self._user_id)
+            return self._core._named([self.source(s).id for s in sources], self._user_id)
         return self._storage.due_sources(utcnow(), force=force, user_id=self._user_id)
 
     # -- reading ---------------------------------------------------------------------------
@@ -226,3 +262,20 @@ class FeedsMixin(RadarBase):
     def stats(self) -> Stats:
         """Counts of the user's sources, their items and the user's tags (papers: all)."""
         return self._storage.stats(self._user_id)
+
+
+def _bare_url(url: str) -> str:
+    text = url.strip().casefold()
+    for prefix in ("https://", "http://", "www."):
+        text = text.removeprefix(prefix)
+    return text.rstrip("/")
+
+
+def source_matches(source: Source, ref: str) -> bool:
+    """Whether ``ref`` names ``source`` loosely: its name or title whatever the case, or
+    its feed or home page URL without scheme, ``www.`` or a trailing slash."""
+    text = ref.strip().casefold()
+    if text and text in {(source.name or "").casefold(), (source.title or "").casefold()}:
+        return True
+    bare = _bare_url(ref)
+    return bool(bare) and bare in {_bare_url(source.url), _bare_url(source.home_url or "")}

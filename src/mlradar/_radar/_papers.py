@@ -10,9 +10,19 @@ from typing import TYPE_CHECKING, Any
 from mlradar._identity.arxiv import parse_arxiv_id
 from mlradar._papers import paper_keys, parse_paper_ref, store_papers
 from mlradar._radar._base import RadarBase
+from mlradar._radar._stories import mention_of
 from mlradar._radar._sync import run_sync
 from mlradar.exceptions import InvalidInputError, NotFoundError
-from mlradar.types import HarvestSummary, ImportSummary, Paper, PaperDetail, PaperId
+from mlradar.types import (
+    BibtexExport,
+    HarvestSummary,
+    ImportSummary,
+    Item,
+    Mention,
+    Paper,
+    PaperDetail,
+    PaperId,
+)
 
 if TYPE_CHECKING:
     # Imported where used: lxml, httpx and the parsers cost start-up time that commands
@@ -150,7 +160,8 @@ class PapersMixin(RadarBase):
             keys = (key,)
         else:
             raise NotFoundError(f"no paper with id {key}")
-        items = self._storage.list_items(mentioning=keys, limit=PAPER_ITEMS)
+        # The mentions in sources this user follows: what others follow is theirs.
+        items = self._storage.list_items(mentioning=keys, limit=PAPER_ITEMS, user_id=self._user_id)
         if paper is None and not items:
             hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
             raise NotFoundError(f"{_shown(key)} is not known{hint}")
@@ -158,12 +169,43 @@ class PapersMixin(RadarBase):
             arxiv_id = paper.arxiv_id
         else:
             arxiv_id = key.value if isinstance(key, PaperId) and key.scheme == "arxiv" else None
+        mentions = self._mentions(items, arxiv_id)
+        if paper is None and not mentions:
+            hint = "" if fetch else " (import a snapshot, or fetch it from arXiv with --fetch)"
+            raise NotFoundError(f"{_shown(key)} is not known{hint}")
         return PaperDetail(
             arxiv_id=arxiv_id,
             paper=paper,
             items=tuple(items),
             ref=paper.ref if paper else str(key),
+            mentions=mentions,
         )
+
+    def unknown_version(self, ref: str, paper: Paper) -> str | None:
+        """A note when ``ref`` names a version (``2503.11677v9``) the stored versions do not
+        include, else None.  A note, not an error: a snapshot built from daily listings
+        knows only the first version, so a later one may well exist."""
+        if not paper.versions or not _is_arxiv(ref):
+            return None
+        _, version = parse_arxiv_id(ref)
+        known = sorted(v.version for v in paper.versions)
+        if version is None or version in known:
+            return None
+        listed = ", ".join(f"v{v}" for v in known)
+        return (
+            f"arXiv:{paper.arxiv_id}v{version} is not a version stored here (known: {listed}); "
+            "showing the paper as stored (--fetch reads arXiv's current record)"
+        )
+
+    def _mentions(self, items: Sequence[Item], arxiv_id: str | None) -> tuple[Mention, ...]:
+        """The items naming the paper and the members of its story (a thread linking its
+        PDF names it only through its story), oldest first."""
+        found = {i.id: mention_of(i) for i in items}
+        if arxiv_id is not None:
+            for story in self._storage.list_stories(arxiv_id=arxiv_id, limit=10):
+                for m in story.mentions:
+                    found.setdefault(m.item_id, m)
+        return tuple(sorted(found.values(), key=lambda m: (m.published is None, m.published)))
 
     def papers(self, refs: Sequence[str]) -> list[Paper]:
         """The stored papers among ``refs`` (any accepted id form), in order."""
@@ -187,6 +229,19 @@ class PapersMixin(RadarBase):
     ) -> list[Paper]:
         """The papers an export names: ids, a tag (papers tagged, and papers of items
         tagged), and/or a search.  NotFoundError names ids that are not known."""
+        wanted, missing = self._bibtex_selection(ids, tag, query, limit, fetch)
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise NotFoundError(
+                f"{len(missing)} {_papers(len(missing))} not stored: {shown} (use --fetch to "
+                "read them from arXiv)"
+            )
+        return wanted
+
+    def _bibtex_selection(
+        self, ids: Sequence[str], tag: str | None, query: str | None, limit: int, fetch: bool
+    ) -> tuple[list[Paper], list[str]]:
+        """The stored papers an export names, unique and in order, and the refs not stored."""
         if not ids and tag is None and query is None:
             raise InvalidInputError("name papers to export: ids, --tag or --search")
         wanted: list[Paper] = []
@@ -213,16 +268,10 @@ class PapersMixin(RadarBase):
             got = {p.arxiv_id for p in fetched}
             wanted += fetched
             missing = [m for m in missing if parse_arxiv_id(m)[0] not in got or not _is_arxiv(m)]
-        if missing:
-            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-            raise NotFoundError(
-                f"{len(missing)} papers are not stored: {shown} (use --fetch to read them "
-                "from arXiv)"
-            )
         unique: dict[str, Paper] = {}
         for paper in wanted:
             unique.setdefault(paper.ref, paper)
-        return list(unique.values())
+        return list(unique.values()), list(dict.fromkeys(missing))
 
     def _papers_tagged(self, tag: str) -> list[int]:
         """Ids of the papers tagged ``tag``, and of the papers that items tagged ``tag``
@@ -254,6 +303,34 @@ class PapersMixin(RadarBase):
         return to_bibtex(
             self.bibtex_papers(ids=ids, tag=tag, query=query, limit=limit, fetch=fetch)
         )
+
+    def export_bibtex_partial(
+        self,
+        *,
+        ids: Sequence[str] = (),
+        tag: str | None = None,
+        query: str | None = None,
+        limit: int = 1000,
+        fetch: bool = False,
+    ) -> BibtexExport:
+        """Like :meth:`export_bibtex`, but the papers that are not stored do not stop the
+        export: they are named in ``missing``.  NotFoundError only when nothing is left."""
+        from mlradar._arxiv.bibtex import to_bibtex
+
+        papers, missing = self._bibtex_selection(ids, tag, query, limit, fetch)
+        if not papers:
+            if missing:
+                shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+                raise NotFoundError(
+                    f"nothing to export: {len(missing)} {_papers(len(missing))} not stored: "
+                    f"{shown} (use --fetch to read them from arXiv)"
+                )
+            raise NotFoundError("nothing to export: no stored paper matches")
+        return BibtexExport(text=to_bibtex(papers), count=len(papers), missing=tuple(missing))
+
+
+def _papers(n: int) -> str:
+    return "paper is" if n == 1 else "papers are"
 
 
 def _is_arxiv(ref: str) -> bool:

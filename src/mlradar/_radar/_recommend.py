@@ -306,8 +306,11 @@ class RecommendMixin(LibraryMixin):
 
         if not paper_ids:
             return {}
-        rows = self._storage.mention_rows(paper_ids, self._user_id)
-        found = summarize_discussion(MentionRow(*r) for r in rows)
+        rows = [MentionRow(*r) for r in self._storage.mention_rows(paper_ids, self._user_id)]
+        # The stories add the items that name a paper only through its story (a thread
+        # linking its PDF), and the points and comments of each.
+        rows += [MentionRow(*r) for r in self._storage.story_mention_rows(paper_ids, self._user_id)]
+        found = summarize_discussion(rows)
         return {i: found.get(i, Discussion()) for i in paper_ids}
 
     def _apply_signals(
@@ -344,7 +347,7 @@ class RecommendMixin(LibraryMixin):
             papers = [r.db_id for part, r in top if part == 0]
             discussed.update(self._discussion([i for i in papers if i not in discussed]))
             # Items have no discussion signal: nothing stored says who shares a blog post.
-            places = [len(discussed[r.db_id].places) if part == 0 else 0 for part, r in top]
+            places = [discussed[r.db_id].weight if part == 0 else 0.0 for part, r in top]
             parts = np.array([part for part, _ in top], dtype=np.int64)
             rows = np.array([r.row for _, r in top], dtype=np.int64)
             days = np.zeros(len(top), dtype=np.int64)

@@ -395,9 +395,15 @@ def channel_lifted(ranked: Sequence[tuple[int, Ranked]], channel: str) -> npt.ND
     lift = np.array(
         [r.contributions[j] if r.contributions else 0.0 for _, r in ranked], dtype=np.float64
     )
-    # Scores are float32 sums: what is left without the lift is rounded, so that rows whose
-    # other channels tie (the same text) still tie.
-    without = np.round(scores - lift, 5)
+    # What the other channels gave, summed from the contributions themselves: the score is
+    # a float32 matrix product whose last bits depend on BLAS's summation order, so
+    # ``score - lift`` of two rows with the same text could differ and, rounded, break
+    # their tie either way.  The per-channel parts of equal inputs are equal, exactly.
+    if all(r.contributions for _, r in ranked):
+        parts_of = np.array([r.contributions for _, r in ranked], dtype=np.float64)
+        without = np.round(parts_of.sum(axis=1) - parts_of[:, j], 5)
+    else:
+        without = np.round(scores - lift, 5)
     # Ties as the model breaks them: by part, then row (candidates' order in rank_all).
     parts = np.array([part for part, _ in ranked], dtype=np.int64)
     rows = np.array([r.row for _, r in ranked], dtype=np.int64)

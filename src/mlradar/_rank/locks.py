@@ -33,4 +33,25 @@ def writer_lock(root: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-__all__ = ["LOCK_FILE", "writer_lock"]
+@contextmanager
+def try_file_lock(path: Path) -> Iterator[bool]:
+    """Take an exclusive ``flock`` on ``path`` if nobody holds it, without waiting: yields
+    True when held for the block, False when another process (or open file) holds it.
+    Released like :func:`writer_lock`'s, however the holder exits."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(f"cannot open the lock file {path}: {exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+__all__ = ["LOCK_FILE", "try_file_lock", "writer_lock"]

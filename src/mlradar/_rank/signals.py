@@ -20,6 +20,7 @@ Everything here is a pure function of arrays and rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -194,6 +195,9 @@ class MentionRow(NamedTuple):
     source_kind: str
     source_url: str
     source_name: str
+    #: The item's points and comments where its source counts them (HN, Reddit).
+    points: int | None = None
+    comments: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,16 @@ class Discussion:
     """Every stored item naming the paper (arXiv's own listings included)."""
     places: tuple[str, ...] = ()
     """Names of the distinct sources that discuss it (arXiv's own listings left out)."""
+    talk: int = 0
+    """Points and comments of the items discussing it (HN points, Reddit scores), summed."""
+
+    @property
+    def weight(self) -> float:
+        """What the discussion prior counts: the places, plus ``log10(1 + talk)``, so a
+        thread with a hundred points and comments counts as two more places.  Log-damped
+        like the places, and capped with them (:func:`discussion_prior`), so a viral thread
+        cannot outrank relevance."""
+        return len(self.places) + math.log10(1 + self.talk)
 
 
 def is_listing_source(kind: str, url: str) -> bool:
@@ -218,6 +232,7 @@ def summarize_discussion(rows: Iterable[MentionRow]) -> dict[int, Discussion]:
     """Per paper: how many items name it and which places (sources) discuss it."""
     items: dict[int, set[int]] = {}
     places: dict[int, dict[int, str]] = {}
+    talk: dict[int, dict[int, int]] = {}  # per paper, per item: an item may come twice
     listing: dict[int, bool] = {}  # per source: a few sources name many papers
     for r in rows:
         items.setdefault(r.paper, set()).add(r.item_id)
@@ -225,8 +240,15 @@ def summarize_discussion(rows: Iterable[MentionRow]) -> dict[int, Discussion]:
             listing[r.source_id] = is_listing_source(r.source_kind, r.source_url)
         if not listing[r.source_id]:
             places.setdefault(r.paper, {}).setdefault(r.source_id, r.source_name)
+            said = talk.setdefault(r.paper, {})
+            counted = max(0, r.points or 0) + max(0, r.comments or 0)
+            said[r.item_id] = max(said.get(r.item_id, 0), counted)
     return {
-        paper: Discussion(len(ids), tuple(sorted(places.get(paper, {}).values(), key=str.lower)))
+        paper: Discussion(
+            len(ids),
+            tuple(sorted(places.get(paper, {}).values(), key=str.lower)),
+            sum(talk.get(paper, {}).values()),
+        )
         for paper, ids in items.items()
     }
 

@@ -48,7 +48,9 @@ from mlradar._identity.entries import content_hash, entry_key
 from mlradar._identity.refs import extract_refs
 from mlradar._identity.urls import canonical_url_or_none
 from mlradar._model import ParsedEntry, ParsedFeed
+from mlradar._sources.decode import decode_as_declared
 from mlradar._sources.discovery import discover_feeds, sniff
+from mlradar._sources.fastparse import parse_clean
 from mlradar._sources.prepare import count_markup, prepare_xml
 from mlradar.exceptions import ParseError
 
@@ -291,7 +293,10 @@ def _finish(
     # A truncated feed can end in an entry with nothing left in it: no item to store.
     raws = [r for r in raws if any(getattr(r, f) for f in _RawEntry.__slots__ if f != "html_base")]
     if len(raws) > MAX_ENTRIES:
-        warnings.append(f"the feed has {len(raws)} entries; only the first {MAX_ENTRIES} read")
+        warnings.append(
+            f"the feed has {len(raws):,} entries; only the first {MAX_ENTRIES:,} were stored "
+            f"(the limit per feed), the other {len(raws) - MAX_ENTRIES:,} were dropped"
+        )
         raws = raws[:MAX_ENTRIES]
     entries = _unique_keys(raws, [_build_entry(r) for r in raws])
     warning = "; ".join(warnings) if warnings else None
@@ -415,21 +420,38 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def too_much_markup(content: bytes, tags: int, refs: int) -> str:
+    """Why a feed over the markup limits is refused, in a user's words."""
+    items = content.count(b"<item") + content.count(b"<entry")
+    size = f"about {items:,} {'entry' if items == 1 else 'entries'}, " if items else ""
+    return (
+        f"the feed is too big to read safely ({size}{tags:,} XML tags and {refs:,} "
+        f"entity references; mlradar reads at most {MAX_TAGS:,} tags and "
+        f"{MAX_REFERENCES:,} references per feed): nothing was stored; a feed of the "
+        "newest entries only would fit"
+    )
+
+
 def _parse_xml(
     content: bytes, url: str, content_type: str | None, *, root_is_feed: bool
 ) -> ParsedFeed:
     tags, refs = count_markup(content, (MAX_TAGS, MAX_REFERENCES))
     if tags > MAX_TAGS or refs > MAX_REFERENCES:
-        raise ParseError(
-            url,
-            f"too much markup for a feed ({tags:,} tags and {refs:,} entity references; "
-            f"the limits are {MAX_TAGS:,} and {MAX_REFERENCES:,})",
-        )
+        raise ParseError(url, too_much_markup(content, tags, refs))
     prepared = prepare_xml(content, content_type)
+    # Bad bytes replaced one by one, not the whole feed re-read in another charset.
+    decoded = decode_as_declared(prepared.data, prepared.charset)
+    prepared = replace(
+        prepared,
+        data=decoded.data,
+        charset=decoded.charset,
+        warning="; ".join(w for w in (prepared.warning, decoded.warning) if w) or None,
+    )
     media_type = _XML_MEDIA_TYPE + (f"; charset={prepared.charset}" if prepared.charset else "")
     try:
         with _no_cyclic_gc():
-            result = feedparser.parse(
+            # A clean document is read by lxml, exactly as feedparser would read it.
+            result = parse_clean(prepared.data, prepared.charset).result or feedparser.parse(
                 io.BytesIO(prepared.data),
                 # No content-location: feedparser would resolve guids against it, and a key
                 # must not change when the feed moves.  Links are resolved here instead.

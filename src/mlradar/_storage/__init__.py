@@ -7,17 +7,28 @@ It is assembled from one part per domain so that each file reads in one sitting.
 
 from __future__ import annotations
 
+from mlradar._storage._accounts import AccountsStorage
 from mlradar._storage._catalog import CatalogStorage
+from mlradar._storage._digests import DigestsStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
 from mlradar._storage._items import ItemsStorage
 from mlradar._storage._library import LibraryStorage
 from mlradar._storage._locks import LocksStorage
 from mlradar._storage._papers import PapersStorage
 from mlradar._storage._sources import SourcesStorage
+from mlradar._storage._stories import StoriesStorage
 
 
 class Storage(
-    SourcesStorage, ItemsStorage, CatalogStorage, PapersStorage, LibraryStorage, LocksStorage
+    DigestsStorage,  # first: it builds on ItemsStorage's item queries
+    SourcesStorage,
+    ItemsStorage,
+    CatalogStorage,
+    PapersStorage,
+    LibraryStorage,
+    LocksStorage,
+    StoriesStorage,
+    AccountsStorage,
 ):
     """All persistent state of one radar."""
 

@@ -40,6 +40,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _refuse_empty_file(path: Path) -> None:
+    """A 0-byte file is no database: taking it for a new one would hide a lost file (a
+    disk that filled up, a copy cut short) under a fresh empty radar."""
+    try:
+        empty = path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return  # unreadable: SQLite will say why
+    if empty and not Path(f"{path}-wal").exists():
+        raise StorageError(
+            f"{path} is an empty file (0 bytes), not a database: restore it from a backup, "
+            "or delete it to start a new radar"
+        )
+
+
+def cause(exc: SQLAlchemyError) -> str:
+    """What went wrong, in one line, without the SQL statement or SQLAlchemy's help link."""
+    orig = getattr(exc, "orig", None)
+    text_ = str(orig) if orig is not None else str(exc).split("\n", 1)[0]
+    text_ = text_.split("[SQL:", 1)[0]
+    return " ".join(text_.split()) or exc.__class__.__name__
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     try:
@@ -49,7 +71,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:":
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(db).expanduser()
+            _refuse_empty_file(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -104,7 +128,8 @@ def migrate(engine: Engine) -> None:
                 return
         _upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot open the database: {exc.__class__.__name__}: {exc}") from exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise StorageError(f"cannot open the database {where}: {cause(exc)}") from exc
 
 
 def _upgrade(engine: Engine) -> None:

@@ -102,6 +102,7 @@ class ItemsStorage(StorageBase):
                 if k in existing and existing[k][1] != e.content_hash
             ]
             refs: list[dict[str, Any]] = []
+            new_ids: list[int] = []
             if new:
                 rows = [
                     {
@@ -117,6 +118,7 @@ class ItemsStorage(StorageBase):
                     insert(s.items).returning(s.items.c.id, sort_by_parameter_order=True), rows
                 )
                 for (item_id,), e in zip(result.all(), new, strict=True):
+                    new_ids.append(item_id)
                     refs += _refs(item_id, e)
             if changed:
                 conn.execute(
@@ -130,6 +132,9 @@ class ItemsStorage(StorageBase):
                     refs += _refs(i, e)
             if refs:
                 conn.execute(insert(s.item_refs), refs)
+            # Stories are kept as items arrive, in this transaction (see _stories.py).
+            written = [*(zip(new_ids, new, strict=True)), *changed]
+            self._join_stories(conn, source_id, written, now)  # type: ignore[attr-defined]
             moved = [
                 (existing[k][0], e)
                 for k, e in unique.items()

@@ -44,5 +44,31 @@ class LocksStorage(StorageBase):
         finally:
             conn.close()
 
+    @contextmanager
+    def try_advisory_lock(self, key: int) -> Iterator[bool]:
+        """Take the database-wide advisory lock ``key`` if nobody holds it, without
+        waiting: yields True when held for the block, False when another session holds
+        it.  On SQLite always True (the caller's file lock is the whole story there)."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        try:
+            conn = self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        try:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        finally:
+            conn.close()
+
 
 __all__ = ["LocksStorage"]

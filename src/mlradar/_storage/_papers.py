@@ -63,7 +63,7 @@ def row_to_paper(row: Row[Any]) -> Paper:
     return paper_from_columns(row, int(row.id))
 
 
-#: Rows per INSERT statement in SQLite: 20 parameters each, far below its 32766 limit.
+#: Rows per INSERT statement in SQLite: 23 parameters each, far below its 32766 limit.
 _SQLITE_ROWS_PER_STATEMENT = 500
 
 
@@ -128,6 +128,7 @@ class PapersStorage(StorageBase):
             if incoming:
                 keys = list(dict.fromkeys(k for r in incoming for k in r.keys))
                 matches = self._match_keys(conn, keys)
+                matches.update(self._match_titles(conn, incoming, matches))
                 stored = self._stored(conn, sorted(set(matches.values())))
 
                 def load(ids: Sequence[int]) -> Mapping[int, PaperRow]:
@@ -161,6 +162,49 @@ class PapersStorage(StorageBase):
             )
             found.update({PaperId(r.scheme, r.value): int(r.paper_id) for r in rows})
         return found
+
+    def _match_titles(
+        self, conn: Connection, rows: Sequence[PaperRow], matches: Mapping[PaperId, int]
+    ) -> dict[PaperId, int]:
+        """The stored paper under each title key (``PaperId("title", key)``) of the rows
+        that no identifier matched, the oldest when several share it; whether that makes
+        them one paper is the decider's call.
+
+        A record with an arXiv id looks only among papers without one (another arXiv
+        paper of that title is another paper), so re-importing a snapshot costs nothing
+        here and a first import one narrow indexed lookup per chunk.
+        """
+        p = s.papers.c
+        weak: dict[str, None] = {}
+        on_arxiv: dict[str, None] = {}
+        for row in rows:
+            if not row.title_key or any(k in matches for k in row.keys):
+                continue
+            (on_arxiv if row.arxiv_id else weak).setdefault(row.title_key, None)
+        if on_arxiv and not self._has_papers_off_arxiv(conn):
+            on_arxiv = {}  # an arXiv-only database (a bulk import's): nothing to look for
+        found: dict[PaperId, int] = {}
+        for wanted, only_off_arxiv in (
+            ([t for t in on_arxiv if t not in weak], True),
+            (list(weak), False),
+        ):
+            for chunk in _chunks(wanted):
+                query = (
+                    select(p.title_key, func.min(p.id).label("id"))
+                    .where(p.title_key.in_(chunk), p.stub.is_(False))
+                    .group_by(p.title_key)
+                )
+                if only_off_arxiv:
+                    query = query.where(p.arxiv_id.is_(None))
+                for r in conn.execute(query):
+                    found[PaperId("title", r.title_key)] = int(r.id)
+        return found
+
+    def _has_papers_off_arxiv(self, conn: Connection) -> bool:
+        # The unique index on arxiv_id holds the NULLs too: one index probe.
+        p = s.papers.c
+        query = select(p.id).where(p.arxiv_id.is_(None), p.stub.is_(False)).limit(1)
+        return conn.execute(query).first() is not None
 
     def _keys_of(self, conn: Connection, paper_ids: Sequence[int]) -> dict[int, list[PaperId]]:
         ids = s.paper_ids

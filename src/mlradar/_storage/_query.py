@@ -83,6 +83,12 @@ def parse_query(text: str) -> Query:
         else:
             clauses.append([term])
         join_next = False
+    if not clauses and excluded:
+        # Ranking needs something to look for: say so rather than "nothing to search for".
+        raise SearchQueryError(
+            f"only exclusions in {text!r}: add a word to look for, e.g. "
+            f"'models -{excluded[0].text}'"
+        )
     if not clauses:
         raise SearchQueryError(f"nothing to search for in {text!r}: give at least one word")
     content = [c for c in clauses if not _is_stop_word(c)]

@@ -281,6 +281,13 @@ class SourcesStorage(StorageBase):
 
     def _record_fetch(self, conn: Any, source_id: int, fetch: FetchState, new: int) -> None:
         """Write the outcome of one fetch; errors count up, a success resets them."""
+        if fetch.deferred:
+            conn.execute(
+                update(s.sources)
+                .where(s.sources.c.id == source_id)
+                .values(next_due_at=fetch.next_due_at, last_warning=fetch.warning)
+            )
+            return
         values: dict[str, Any] = {
             "last_fetched_at": fetch.fetched_at,
             "last_status": fetch.status,

@@ -202,10 +202,14 @@ papers = Table(
     Column("ids", Text),
     # Known by an identifier only (tagged before its record arrived): no record yet.
     Column("stub", Boolean, nullable=False, default=False),
+    # Folded title and first author's surname ("attention is all you need|vaswani"): how a
+    # conference paper without an arXiv id finds its arXiv record (mlradar._papers).
+    Column("title_key", Text),
     Index("ix_papers_first_version_at", "first_version_at"),
     Index("ix_papers_doi", "doi"),
     # The ranking index finds edited papers by it (written on insert and on every change).
     Index("ix_papers_stored_at", "stored_at"),
+    Index("ix_papers_title_key", "title_key"),
 )
 
 # Every identifier of every paper, normalized (see mlradar._papers): the lookup by which a
@@ -349,4 +353,154 @@ opml_folders = Table(
     Column("path", Text, primary_key=True),
     Column("attrs", Text, nullable=False),
     Column("position", Integer, nullable=False),
+)
+
+# A story: one paper or link, and every item that mentions it (see mlradar._stories).  Its
+# head (best title, URL, span) is kept as items join; its discussion is summed when read,
+# since points and comments move on every refresh.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text),
+    # Where the title came from: lower is better (a paper's listing, a post, a thread).
+    Column("title_rank", Integer, nullable=False, default=9),
+    Column("url", Text),
+    # The one arXiv paper it is about, if any (versionless).
+    Column("arxiv_id", String(40)),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index("ix_stories_arxiv_id", "arxiv_id"),
+    Index("ix_stories_last_seen_at", "last_seen_at"),
+)
+
+# Which story each item is in (one each).
+story_items = Table(
+    "story_items",
+    metadata,
+    Column("item_id", Integer, _fk("items.id"), primary_key=True),
+    Column("story_id", Integer, _fk("stories.id"), nullable=False),
+    Index("ix_story_items_story_id", "story_id"),
+)
+
+# The lookup keys a story is found by when an item arrives: "arxiv:<id>", "doi:...",
+# "url:<canonical link>", "title:<folded title>", "near:<band>:<hash>".
+story_keys = Table(
+    "story_keys",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("story_id", Integer, _fk("stories.id"), nullable=False),
+    Index("ix_story_keys_story_id", "story_id"),
+)
+
+# Responses of enrichment APIs (Semantic Scholar), with the date they were fetched:
+# ``kind`` is the endpoint ("paper", "references", "citations", "recommendations").
+enrich_cache = Table(
+    "enrich_cache",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("ref", Text, primary_key=True),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text),
+)
+
+# -- accounts (the web app): passwords, API tokens, login attempts ---------------------------
+
+# A user's argon2 password hash; a user without a row cannot log in with a password.
+user_passwords = Table(
+    "user_passwords",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# API tokens: only their SHA-256 is stored (the token itself is shown once, at creation).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, _fk("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# Every login attempt, by the account name typed and the client address, so that limits
+# hold per account and per address across processes.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index("ix_login_attempts_account_at", "account", "at"),
+    Index("ix_login_attempts_address_at", "address", "at"),
+)
+
+# A user's digests: one per period ("since/until" days), so a period is never sent twice.
+# ``body`` is the composed digest (JSON); ``status`` is stored, sending, sent or failed.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, _fk("users.id"), nullable=False),
+    Column("period", String(40), nullable=False),
+    Column("since_day", Date, nullable=False),
+    Column("until_day", Date, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("recipient", Text),
+    Column("error", Text),
+    UniqueConstraint("user_id", "period"),
+)
+
+# When a user's digest is emailed, and where to.
+digest_schedules = Table(
+    "digest_schedules",
+    metadata,
+    Column("user_id", Integer, _fk("users.id"), primary_key=True),
+    Column("cadence", String(10), nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("email", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Private Atom feed addresses: the token's SHA-256 only (the token is shown once).
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, _fk("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("view_kind", String(20)),
+    Column("view_arg", Text),
+    Column("label", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Index("ix_feed_tokens_user_id", "user_id"),
+)
+
+# The updater's runs (the newest few hundred): the sources page shows the last one.
+update_runs = Table(
+    "update_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("sources", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("error", Text),
 )

@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from mlradar._config import Settings
 from mlradar._connectors import FetchResult, Registry, SourceRef
-from mlradar._fetch import Fetcher, HostPolicy
+from mlradar._fetch import Fetcher, HostPolicy, last_response_status, reset_response_status
 from mlradar._model import FetchState, PaperRow, ParsedEntry, StoreCounts
 from mlradar._papers import store_papers
-from mlradar._update.schedule import next_due_at, utcnow
-from mlradar.exceptions import RadarError, SourceError
+from mlradar._update.schedule import MAX_RETRY_AFTER, next_due_at, utcnow
+from mlradar._update.workers import ParsePool
+from mlradar.exceptions import DeferredError, FetchError, RadarError, SourceError
 from mlradar.types import Source, SourceUpdate
 
 T = TypeVar("T")
@@ -89,28 +88,17 @@ class _Context:
 
 
 class _Run:
-    """The process pool of one run, made on first use when the run is large enough."""
+    """The parse pool of one run (see :mod:`.workers`), used when the run is large enough."""
 
     def __init__(self, settings: Settings, sources: int) -> None:
         workers = max(1, settings.parse_workers)
-        self._wanted = workers if sources >= POOL_THRESHOLD and workers > 1 else 0
-        self._executor: Executor | None = None
+        self.pool = ParsePool(workers if sources >= POOL_THRESHOLD and workers > 1 else 0)
 
     async def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        if not self._wanted:
-            return fn(*args)
-        if self._executor is None:
-            # spawn, not fork: forking a process that runs an event loop and threads can
-            # deadlock.
-            self._executor = ProcessPoolExecutor(
-                self._wanted, mp_context=multiprocessing.get_context("spawn")
-            )
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self.pool.run(fn, *args)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self.pool.close()
 
 
 class Updater:
@@ -165,16 +153,20 @@ class Updater:
         base = SourceUpdate(source.id, source.url, source.display_name)
         config, state = settings
         ref = SourceRef(source.id, source.kind, source.url, source.title, config, state)
+        reset_response_status()
         try:
             fetched = await self._fetch(
                 source, ref, _Context(fetcher, self._settings, started, run)
             )
+        except DeferredError as exc:
+            return self._defer(source, base, started, exc)
         except SourceError as exc:
             if self._stopping:
                 # The run is being interrupted: a request cut short is not the source's fault,
                 # and recording it would push the source into backoff instead of the re-run.
                 raise asyncio.CancelledError from exc
-            status = getattr(exc, "status", None)
+            # A body that failed to parse still came with a status: keep what the server said.
+            status = exc.status if isinstance(exc, FetchError) else last_response_status()
             retry_after = getattr(exc, "retry_after", None)
             errors = source.state.consecutive_errors + 1
             due = self._schedule(started, errors, retry_after, None)
@@ -205,6 +197,19 @@ class Updater:
             unchanged=counts.unchanged,
             warning=fetched.warning,
         )
+
+    def _defer(
+        self, source: Source, base: SourceUpdate, now: datetime, exc: DeferredError
+    ) -> SourceUpdate:
+        """A source whose host paused the run before its request was sent: no error is
+        counted and nothing it holds changes; it is due again when the pause ends."""
+        pause = min(max(exc.retry_after or 0.0, 0.0), MAX_RETRY_AFTER.total_seconds())
+        note = one_line(exc)
+        due = now + timedelta(seconds=pause)
+        self._storage.record_fetch(
+            source.id, FetchState(now, None, None, due, warning=note, deferred=True)
+        )
+        return replace(base, deferred=True, warning=note)
 
     async def run(self, sources: Sequence[Source]) -> list[SourceUpdate]:
         policies = self._registry.policies(self._settings, (s.kind for s in sources))

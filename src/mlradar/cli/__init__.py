@@ -13,8 +13,20 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from mlradar.cli import arxiv, browse, catalog, library, sources, users
-from mlradar.cli._common import CliState, err_console
+from mlradar.cli import (
+    arxiv,
+    browse,
+    catalog,
+    digest,
+    feeds,
+    library,
+    serve,
+    sources,
+    stories,
+    users,
+    worker,
+)
+from mlradar.cli._common import CliState, err_console, plain_help_labels, safe
 from mlradar.exceptions import RadarError
 
 
@@ -25,9 +37,12 @@ class _RadarGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except RadarError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            # The message often quotes input (a URL, a title): escaped, it prints as written.
+            err_console.print(f"[red]error:[/red] {safe(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
+
+plain_help_labels()
 
 app = typer.Typer(
     cls=_RadarGroup,
@@ -40,9 +55,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from mlradar._version import __version__
+
+        typer.echo(f"mlradar {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     ctx: typer.Context,
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the version and exit.",
+    ),
     db: str | None = typer.Option(
         None,
         "--db",
@@ -57,7 +87,19 @@ def _global_options(
     ctx.obj = CliState(db, user)
 
 
-for module in (sources, browse, catalog, arxiv, library, users):
+for module in (
+    sources,
+    browse,
+    catalog,
+    arxiv,
+    library,
+    users,
+    stories,
+    serve,
+    digest,
+    feeds,
+    worker,
+):
     module.register(app)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -17,7 +15,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    parse_day,
+    plain,
+    print_json,
+    radar,
+    safe,
+)
 from mlradar.types import HarvestSummary, ImportProgress, ImportSummary, PaperDetail
 
 arxiv_app = typer.Typer(
@@ -27,15 +35,6 @@ export_app = typer.Typer(help="Export papers.", no_args_is_help=True)
 
 #: Skipped lines printed as they happen; the rest are only counted.
 _SHOWN_PROBLEMS = 20
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} expects a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def _print_import(summary: ImportSummary) -> None:
@@ -74,7 +73,7 @@ def import_(
         shown += 1
         if shown <= _SHOWN_PROBLEMS:
             err_console.print(
-                f"skipped line {line}: {escape(problem)}", highlight=False, soft_wrap=True
+                f"skipped line {line}: {safe(problem)}", highlight=False, soft_wrap=True
             )
         elif shown == _SHOWN_PROBLEMS + 1:
             err_console.print("(further skipped lines are only counted)")
@@ -111,7 +110,9 @@ def harvest(
     from_: str | None = typer.Option(
         None, "--from", help="First datestamp (default: where the last harvest ended)."
     ),
-    until: str | None = typer.Option(None, "--until", help="Last datestamp (YYYY-MM-DD)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Last datestamp: YYYY-MM-DD, today, or 7d / 2w back."
+    ),
     metadata_format: str = typer.Option(
         "arXiv", "--format", help="arXiv, or arXivRaw for every version with its date."
     ),
@@ -132,8 +133,8 @@ def harvest(
 
     summary = radar(ctx).harvest_arxiv(
         set_spec=set_spec or None,
-        from_date=_day(from_, "--from"),
-        until_date=_day(until, "--until"),
+        from_date=parse_day(from_, "--from"),
+        until_date=parse_day(until, "--until"),
         metadata_prefix="arXivRaw" if metadata_format == "arXivRaw" else "arXiv",
         max_pages=max_pages,
         progress=on_page,
@@ -154,7 +155,7 @@ def _print_harvest(s: HarvestSummary) -> None:
         soft_wrap=True,
     )
     for problem in s.problems[:_SHOWN_PROBLEMS]:
-        err_console.print(f"skipped: {escape(problem)}", highlight=False, soft_wrap=True)
+        err_console.print(f"skipped: {safe(problem)}", highlight=False, soft_wrap=True)
 
 
 @arxiv_app.command("fetch")
@@ -169,41 +170,48 @@ def fetch(
         print_json(papers)
         return
     for p in papers:
-        console.print(f"{p.arxiv_id}  {escape(p.title)}", highlight=False, soft_wrap=True)
+        console.print(f"{safe(p.arxiv_id)}  {safe(p.title)}", highlight=False, soft_wrap=True)
     console.print(f"{len(papers)} papers stored")
 
 
 def _print_paper(detail: PaperDetail) -> None:
     p = detail.paper
     if p is None:
-        console.print(f"[bold]arXiv:{detail.arxiv_id}[/bold] (metadata not stored)")
+        console.print(f"[bold]arXiv:{safe(detail.arxiv_id)}[/bold] (metadata not stored)")
     else:
-        console.print(f"[bold]{escape(p.title)}[/bold]")
+        console.print(f"[bold]{safe(p.title)}[/bold]")
+        named = f"arXiv:{p.arxiv_id}" if p.arxiv_id else p.ref
         console.print(
-            f"arXiv:{p.arxiv_id}  {' '.join(p.categories)}", highlight=False, soft_wrap=True
+            f"{safe(named)}  {safe(' '.join(p.categories))}", highlight=False, soft_wrap=True
         )
-        console.print(escape(", ".join(p.authors)), highlight=False, soft_wrap=True)
+        console.print(safe(", ".join(p.authors)), highlight=False, soft_wrap=True)
         dates = [f"first version {p.first_version_at}" if p.first_version_at else ""]
         if p.updated_at and p.updated_at != p.first_version_at:
             dates.append(f"updated {p.updated_at}")
         if p.versions:
             dates.append(f"{len(p.versions)} version(s)")
-        console.print(", ".join(d for d in dates if d), highlight=False, soft_wrap=True)
+        console.print(safe(", ".join(d for d in dates if d)), highlight=False, soft_wrap=True)
+        also = ", ".join(str(i) for i in p.ids if i.scheme != "title" and str(i) != named)
         for label, value in (
+            ("venue", p.venue),
+            ("also", also),
             ("comments", p.comments),
             ("journal", p.journal_ref),
             ("doi", p.doi),
         ):
             if value:
-                console.print(f"{label}: {escape(value)}", highlight=False, soft_wrap=True)
+                console.print(f"{label}: {safe(value)}", highlight=False, soft_wrap=True)
+        links = [("abs ", p.abs_url), ("pdf ", p.pdf_url), ("html", p.html_url)]
+        if p.arxiv_id and p.url:  # its page at the venue too (an OpenReview forum)
+            links.append(("page", p.url))
         console.print(
-            f"abs  {p.abs_url}\npdf  {p.pdf_url}\nhtml {p.html_url}",
+            "\n".join(f"{label} {safe(url)}" for label, url in links if url),
             highlight=False,
             soft_wrap=True,
         )
         if p.abstract:
             console.print()
-            console.print(escape(p.abstract), highlight=False, soft_wrap=True)
+            console.print(safe(p.abstract), highlight=False, soft_wrap=True)
     console.print()
     if not detail.items:
         console.print("no items mention it")
@@ -211,9 +219,9 @@ def _print_paper(detail: PaperDetail) -> None:
     console.print(f"[bold]mentioned by {len(detail.items)} item(s)[/bold]")
     for item in detail.items:
         when = item.date.date().isoformat()
-        title = escape(item.title or item.url or "")
+        title = safe(item.title or item.url or "")
         console.print(
-            f"  {when}  {escape(item.source_name)}: {title}  {item.url or ''}",
+            f"  {when}  {safe(item.source_name)}: {title}  {safe(item.url or '')}",
             highlight=False,
             soft_wrap=True,
         )
@@ -234,7 +242,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Show a paper with everything known about it, and the items that mention it."""
-        detail = radar(ctx).paper(ref, fetch=fetch)
+        r = radar(ctx)
+        detail = r.paper(ref, fetch=fetch)
+        note = r.unknown_version(ref, detail.paper) if detail.paper else None
+        if note:
+            err_console.print(f"note: {safe(note)}", highlight=False, soft_wrap=True)
         if as_json:
             print_json(detail)
         else:
@@ -251,14 +263,31 @@ def export_bibtex(
     fetch: bool = typer.Option(False, "--fetch", help="Read unknown ids from arXiv."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file."),
 ) -> None:
-    """Write BibTeX for papers named by ids, a tag or a search."""
-    text = radar(ctx).export_bibtex(ids=ids or (), tag=tag, query=search, limit=limit, fetch=fetch)
+    """Write BibTeX for papers named by ids, a tag or a search.
+
+    Papers that are not stored are named on stderr and the rest is written; the exit
+    code is 1 only when nothing could be written."""
+    export = radar(ctx).export_bibtex_partial(
+        ids=ids or (), tag=tag, query=search, limit=limit, fetch=fetch
+    )
+    if export.missing:
+        shown = ", ".join(export.missing[:10]) + (" ..." if len(export.missing) > 10 else "")
+        n = len(export.missing)
+        err_console.print(
+            f"warning: {n} {'paper is' if n == 1 else 'papers are'} not stored and left out: "
+            f"{safe(shown)}" + ("" if fetch else " (use --fetch to read them from arXiv)"),
+            highlight=False,
+            soft_wrap=True,
+        )
     if output is None:
-        typer.echo(text, nl=False)
+        # To a terminal: a title's control characters are shown, not obeyed.
+        typer.echo(plain(export.text), nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(export.text, encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
-    count = text.count("\n@") + (1 if text.startswith("@") else 0)
-    err_console.print(f"wrote {count} entries to {output}", highlight=False, soft_wrap=True)
+    entries = "entry" if export.count == 1 else "entries"
+    err_console.print(
+        f"wrote {export.count} {entries} to {safe(output)}", highlight=False, soft_wrap=True
+    )

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlradar._catalog import limits
-from mlradar.cli._common import JsonOption, console, err_console, fail, print_json, radar
+from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, safe
 from mlradar.cli._common import to_jsonable as _jsonable
 from mlradar.types import CatalogEntry, LearningPath, LinkCheck, LinkStatus
 
@@ -21,6 +20,13 @@ catalog_app = typer.Typer(
     help="The catalog of learning resources: list, show, import lists, check links.",
     invoke_without_command=True,
 )
+
+#: What ``init`` says about each profile when none is given (see ``_catalog/profiles.py``).
+PROFILE_HELP = {
+    "beginner": "blogs, channels and forums for people starting out (3Blue1Brown, ...)",
+    "researcher": "research blogs and arXiv for grad students and researchers (Lil'Log, ...)",
+    "news": "lab blogs, newsletters, Hacker News, r/MachineLearning, arXiv",
+}
 
 _STATUS_STYLE = {"ok": "green", "moved": "yellow", "gone": "red", "unreachable": "magenta"}
 
@@ -34,6 +40,9 @@ def entry_json(entry: CatalogEntry) -> dict[str, Any]:
 
 
 def path_json(path: LearningPath) -> dict[str, Any]:
+    """The whole path as JSON; ``plan`` lists the step numbers the table shows."""
+    from mlradar._catalog.paths import plan
+
     nxt = path.next_step
     return {
         "user": path.user,
@@ -43,6 +52,7 @@ def path_json(path: LearningPath) -> dict[str, Any]:
         "total": len(path.steps),
         "next": _jsonable(nxt) if nxt else None,
         "steps": _jsonable(path.steps),
+        "plan": [s.position for s in plan(path.steps)],
     }
 
 
@@ -52,7 +62,7 @@ def _status_text(entry: CatalogEntry) -> str:
         return ""
     text = f"[{_STATUS_STYLE[status]}]{status}[/]"
     if status == "moved" and entry.link and entry.link.new_url:
-        text += f" → {escape(entry.link.new_url)}"
+        text += f" → {safe(entry.link.new_url)}"
     if entry.link is None and entry.retired:
         text += " (catalog)"
     return text
@@ -61,9 +71,9 @@ def _status_text(entry: CatalogEntry) -> str:
 def _link_text(link: LinkStatus) -> str:
     text = f"[{_STATUS_STYLE[link.status]}]{link.status}[/]"
     if link.new_url:
-        text += f" → {escape(link.new_url)}"
+        text += f" → {safe(link.new_url)}"
     if link.error:
-        text += f" ({escape(link.error)})"
+        text += f" ({safe(link.error)})"
     return text
 
 
@@ -93,7 +103,12 @@ def catalog_list(
     table = Table("id", "name", "kind", "level", "topics", "link")
     for e in entries:
         table.add_row(
-            e.slug, escape(e.name), e.kind, e.level or "", ", ".join(e.topics), _status_text(e)
+            safe(e.slug),
+            safe(e.name),
+            safe(e.kind),
+            safe(e.level or ""),
+            safe(", ".join(e.topics)),
+            _status_text(e),
         )
     console.print(table)
     console.print(f"{len(entries)} entries")
@@ -110,23 +125,23 @@ def show(
     if as_json:
         print_json(entry_json(e))
         return
-    console.print(f"[bold]{escape(e.name)}[/bold] ({e.slug})")
-    console.print(f"{e.kind}, {e.level or 'any level'}; topics: {', '.join(e.topics)}")
-    console.print(f"url: {escape(e.url)}")
+    console.print(f"[bold]{safe(e.name)}[/bold] ({safe(e.slug)})")
+    console.print(safe(f"{e.kind}, {e.level or 'any level'}; topics: {', '.join(e.topics)}"))
+    console.print(f"url: {safe(e.url)}")
     if e.best_url != e.url:
-        console.print(f"now at: {escape(e.best_url)}")
+        console.print(f"now at: {safe(e.best_url)}")
     if e.feed_url:
-        console.print(f"feed: {escape(e.feed_url)}")
+        console.print(f"feed: {safe(e.feed_url)}")
     if e.description:
-        console.print(escape(e.description))
+        console.print(safe(e.description))
     if e.retired:
-        console.print(f"[red]gone[/red]: {escape(e.retired)}")
+        console.print(f"[red]gone[/red]: {safe(e.retired)}")
     if e.link:
         when = e.link.checked_at.strftime("%Y-%m-%d %H:%M")
         console.print(f"link checked {when}: {_link_text(e.link)}")
     for o in e.origins:
         where = " > ".join(o.heading_path)
-        console.print(f"from {escape(o.origin)}" + (f" ({escape(where)})" if where else ""))
+        console.print(f"from {safe(o.origin)}" + (f" ({safe(where)})" if where else ""))
 
 
 @catalog_app.command("import")
@@ -146,7 +161,7 @@ def import_(
         print_json(result)
     else:
         console.print(
-            f"{result.found} resources in {escape(result.origin)}: "
+            f"{result.found} resources in {safe(result.origin)}: "
             f"{result.added} new, {result.merged} already in the catalog"
         )
 
@@ -177,7 +192,7 @@ def check(
         task = progress.add_task("checking", total=total)
 
         def advance(c: LinkCheck) -> None:
-            progress.update(task, advance=1, description=c.slug[:40])
+            progress.update(task, advance=1, description=safe(c.slug[:40]))
 
         try:
             results = r.check_links(
@@ -197,27 +212,61 @@ def check(
     table = Table("id", "url", "status")
     for c in results:
         if c.link.status != "ok":
-            table.add_row(c.slug, escape(c.url), _link_text(c.link))
+            table.add_row(safe(c.slug), safe(c.url), _link_text(c.link))
     if table.row_count:
         console.print(table)
     counts = {s: sum(1 for c in results if c.link.status == s) for s in _STATUS_STYLE}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" of {len(results)}")
 
 
-def _print_path(path: LearningPath) -> None:
+def _print_path(path: LearningPath, *, show_all: bool) -> None:
+    from mlradar._catalog.paths import plan, stage_label
+
     if not path.steps:
         console.print("no steps match")
         return
-    table = Table("#", "", "stage", "id", "name", "kind", "level")
+    shown = list(path.steps) if show_all else plan(path.steps)
     nxt = path.next_step
-    for s in path.steps:
+    # The id is what `done` takes: never cut (the other columns wrap instead).
+    widest = max((len(s.slug) for s in shown), default=2)
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("id", no_wrap=True, min_width=widest)
+    table.add_column("step", overflow="fold", ratio=1)
+    stage = None
+    for s in shown:
+        if s.stage != stage:
+            stage = s.stage
+            left = sum(1 for t in path.steps if t.stage == stage and not t.done)
+            listed = sum(1 for t in shown if t.stage == stage and not t.done)
+            more = f" [dim](+{left - listed} more)[/dim]" if not show_all and left > listed else ""
+            table.add_row("", "", "", f"[bold]{safe(stage_label(stage))}[/bold]{more}")
         mark = "[green]✓[/green]" if s.done else ("[bold]→[/bold]" if s is nxt else "")
-        table.add_row(str(s.position), mark, s.stage, s.slug, escape(s.name), s.kind, s.level or "")
+        what = safe(", ".join(x for x in (s.kind, s.level) if x))
+        table.add_row(
+            str(s.position),
+            mark,
+            safe(s.slug),
+            f"{safe(s.name)} [dim]({what})[/dim]\n[blue]{safe(s.url)}[/blue]",
+        )
     console.print(table)
-    console.print(f"{path.done_count} of {len(path.steps)} done")
+    hidden = len(path.steps) - path.done_count - sum(1 for s in shown if not s.done)
+    note = f"; {hidden} more steps: mlradar path --all" if hidden > 0 else ""
+    console.print(f"{path.done_count} of {len(path.steps)} steps done{note}", highlight=False)
     if nxt is not None:
-        console.print(f"next: [bold]{escape(nxt.name)}[/bold] <{escape(nxt.url)}>")
-        console.print(f"mark it done with: mlradar done {nxt.slug}")
+        console.print(
+            f"next: [bold]{safe(nxt.name)}[/bold] <{safe(nxt.url)}>",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"mark it done with: mlradar done {nxt.position}  (or: mlradar done {safe(nxt.slug)})",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         console.print("every step is done")
 
@@ -237,25 +286,25 @@ def import_opml_command(
         f"{result.added} added, {result.existing} already subscribed"
     )
     for line in result.skipped:
-        err_console.print(f"skipped {escape(line)}")
+        err_console.print(f"skipped {safe(line)}")
 
 
 def export_opml_command(
     ctx: typer.Context,
-    opml: bool = typer.Option(True, "--opml/--no-opml", help="OPML (the only format)."),
+    # OPML is the only format: `--opml` is accepted (the README says it) and changes nothing.
+    opml: bool = typer.Option(False, "--opml", hidden=True),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
     tag: str | None = typer.Option(None, "--tag", help="Only sources with this tag."),
 ) -> None:
     """Write the feed subscriptions as OPML (tags become folders)."""
-    if not opml:
-        raise fail("OPML is the only export format")
+    del opml
     data = radar(ctx).export_opml(tag=tag)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        err_console.print(f"wrote {output}")
+        err_console.print(f"wrote {safe(output)}")
 
 
 def attach_sources_commands(sources_app: typer.Typer) -> None:
@@ -273,19 +322,24 @@ def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(
         ctx: typer.Context,
-        profile: str = typer.Option(
-            ..., "--profile", help="beginner, researcher or news: which feeds to follow."
+        profile: str | None = typer.Option(
+            None, "--profile", help="beginner, researcher or news: which feeds to follow."
         ),
         as_json: bool = JsonOption,
     ) -> None:
         """Load the built-in catalog and subscribe to the sources that suit a profile."""
+        if profile is None:
+            err_console.print("choose a profile with --profile:", highlight=False)
+            for name, what in PROFILE_HELP.items():
+                err_console.print(f"  {name:<11} {what}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
         result = radar(ctx).init_profile(profile)
         if as_json:
             print_json(result)
             return
         console.print(f"catalog: {result.catalog_entries} built-in entries")
         console.print(
-            f"profile {result.profile}: {len(result.subscribed)} sources subscribed, "
+            f"profile {safe(result.profile)}: {len(result.subscribed)} sources subscribed, "
             f"{len(result.already_subscribed)} already followed"
         )
         console.print("run `mlradar update` to fetch them, `mlradar path` for a study plan")
@@ -299,19 +353,27 @@ def register(app: typer.Typer) -> None:
         goal: str | None = typer.Option(
             None, "--goal", help='Stop at this stage, e.g. "deep learning" or "llm".'
         ),
+        show_all: bool = typer.Option(
+            False, "--all", help="Every step, done or not (default: a few open steps a stage)."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
-        """An ordered study plan from the catalog, with your progress and the next step."""
+        """An ordered study plan from the catalog, with your progress and the next step.
+
+        Each stage lists its first open steps, easiest first; ``--all`` lists every step.
+        Step numbers stay the same in every view, and ``mlradar done`` takes them."""
         found = radar(ctx).learning_path(level=level, goal=goal)
         if as_json:
             print_json(path_json(found))
         else:
-            _print_path(found)
+            _print_path(found, show_all=show_all)
 
     @app.command("done")
     def done(
         ctx: typer.Context,
-        ref: str = typer.Argument(..., help="The step's id (as `mlradar path` shows it)."),
+        ref: str = typer.Argument(
+            ..., metavar="STEP", help="The step's number or id, as `mlradar path` shows them."
+        ),
         undo: bool = typer.Option(False, "--undo", help="Mark it not done."),
         as_json: bool = JsonOption,
     ) -> None:
@@ -321,4 +383,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"id": entry.slug, "done": not undo})
             return
-        console.print(f"{'not done' if undo else 'done'}: {escape(entry.name)}")
+        console.print(f"{'not done' if undo else 'done'}: {safe(entry.name)}")

@@ -5,31 +5,32 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, to_jsonable
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    parse_day,
+    print_json,
+    radar,
+    safe,
+    to_jsonable,
+)
 from mlradar.exceptions import InvalidInputError
 from mlradar.types import Recommendation
 
-tag_app = typer.Typer(help="Tag papers and items: tag add, tag rm, tag list.", no_args_is_help=True)
+tag_app = typer.Typer(
+    help="Tag papers and items: tag add, tag remove, tag list (the tags themselves: mlradar tags).",
+    no_args_is_help=True,
+)
 
 DEFAULT_EVAL_DATA = Path("..") / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 DEFAULT_EVAL_FEEDS = Path("..") / "shared" / "data" / "feeds"
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidInputError(f"{option} wants a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def _recommendation_json(rec: Recommendation) -> dict[str, Any]:
@@ -53,9 +54,9 @@ def _print_recommendations(recs: list[Recommendation], as_json: bool, empty: str
         ident = rec.arxiv_id or f"item:{rec.item_id}"
         table.add_row(
             str(n),
-            ident,
+            safe(ident),
             f"{rec.score:.2f}",
-            f"[bold]{escape(rec.title)}[/bold]\n[dim]{escape(rec.reason)}[/dim]",
+            f"[bold]{safe(rec.title)}[/bold]\n[dim]{safe(rec.reason)}[/dim]",
         )
     console.print(table)
 
@@ -81,9 +82,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tag papers or items."""
         added = radar(ctx).tag(tag, ids)
-        console.print(f"tagged {added} new under [bold]{escape(tag)}[/bold]")
+        console.print(f"tagged {added} new under [bold]{safe(tag)}[/bold]")
 
-    @tag_app.command("rm")
+    # `rm` was the first spelling: kept, hidden, for scripts; `remove` as in `sources remove`.
+    @tag_app.command("rm", hidden=True)
+    @tag_app.command("remove")
     def tag_rm(
         ctx: typer.Context,
         tag: str = typer.Argument(..., help="The tag."),
@@ -91,7 +94,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Untag papers or items, or delete a whole tag."""
         removed = radar(ctx).untag(tag, ids or None)
-        console.print(f"removed {removed} from [bold]{escape(tag)}[/bold]")
+        console.print(f"removed {removed} from [bold]{safe(tag)}[/bold]", highlight=False)
 
     @tag_app.command("list")
     def tag_list(
@@ -104,16 +107,24 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(entries)
             return
+        if not entries:
+            console.print(
+                "the library is empty (mlradar tag add TAG ID...)"
+                if tag is None
+                else f"nothing is tagged {safe(tag)}",
+                highlight=False,
+            )
+            return
         table = Table()
         for col in ("id", "title", "tags", "reaction", "read"):
             table.add_column(col, overflow="fold")
         for e in entries:
             ident = e.ref if e.kind == "paper" else f"item:{e.ref}"
             table.add_row(
-                ident,
-                escape(e.title or "(not stored yet)"),
-                ", ".join(e.tags),
-                e.reaction or "",
+                safe(ident),
+                safe(e.title or "(not stored yet)"),
+                safe(", ".join(e.tags)),
+                safe(e.reaction or ""),
                 "yes" if e.read else "",
             )
         console.print(table)
@@ -125,8 +136,11 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(summary)
             return
+        if not summary:
+            console.print("no tags yet (mlradar tag add TAG ID...)")
+            return
         for t in summary:
-            console.print(f"{escape(t.tag)}\t{t.count}")
+            console.print(f"{safe(t.tag)}\t{t.count}")
 
     def react(ctx: typer.Context, ids: list[str], undo: bool, reaction: str) -> None:
         r = radar(ctx)
@@ -136,7 +150,8 @@ def register(app: typer.Typer) -> None:
             r.like(ids)
         else:
             r.dismiss(ids)
-        console.print(f"{'cleared' if undo else reaction + 'd'}: {len(ids)}")
+        done = "cleared" if undo else {"like": "liked", "dismiss": "dismissed"}[reaction]
+        console.print(f"{done}: {len(ids)}", highlight=False)
 
     ids_argument = typer.Argument(..., help="arXiv ids or item ids.")
     undo_option = typer.Option(False, "--undo", help="Forget the reaction.")
@@ -157,24 +172,31 @@ def register(app: typer.Typer) -> None:
     def read(
         ctx: typer.Context,
         ids: list[str] = typer.Argument(..., help="arXiv ids or item ids."),
-        unread: bool = typer.Option(False, "--unread", help="Mark as unread instead."),
+        undo: bool = typer.Option(False, "--undo", help="Mark them unread again."),
+        # The first spelling, kept (hidden) for scripts: every other command says --undo.
+        unread: bool = typer.Option(False, "--unread", hidden=True),
     ) -> None:
         """Mark papers or items read (read ones leave recommendations)."""
-        radar(ctx).mark_read(ids, read=not unread)
-        console.print(("unread " if unread else "read ") + str(len(ids)))
+        back = undo or unread
+        radar(ctx).mark_read(ids, read=not back)
+        console.print(f"{'unread' if back else 'read'}: {len(ids)}", highlight=False)
 
     @app.command("recommend")
     def recommend(
         ctx: typer.Context,
         tag: str | None = typer.Option(None, "--tag", help="Learn from this tag only."),
-        since: str | None = typer.Option(None, "--since", help="First listing day, YYYY-MM-DD."),
-        until: str | None = typer.Option(None, "--until", help="Last listing day, YYYY-MM-DD."),
+        since: str | None = typer.Option(
+            None, "--since", help="First listing day: YYYY-MM-DD, today, or 7d / 2w back."
+        ),
+        until: str | None = typer.Option(
+            None, "--until", help="Last listing day (same forms as --since)."
+        ),
         limit: int = typer.Option(20, "--limit", "-n", help="How many to show."),
         as_json: bool = JsonOption,
     ) -> None:
         """Rank new papers by your tags, likes and dismissals (default: new since last digest)."""
         r = radar(ctx)
-        first, last = _day(since, "--since"), _day(until, "--until")
+        first, last = parse_day(since, "--since"), parse_day(until, "--until")
         if first is not None or last is not None:
             recs = r.recommend(tag=tag, since=first, until=last, limit=limit)
             _note_index_behind(r)
@@ -332,7 +354,7 @@ def run_and_report(request: EvalRequest, *, as_json: bool = False) -> None:
 
     def log(message: str) -> None:
         err_console.print(
-            f"[dim]{time.perf_counter() - started:5.0f}s {escape(message)}[/dim]", highlight=False
+            f"[dim]{time.perf_counter() - started:5.0f}s {safe(message)}[/dim]", highlight=False
         )
 
     q = request.quick
@@ -446,7 +468,7 @@ def render_report(report: Any) -> list[Table]:
                 return f"{mine / theirs:.2f}" if theirs else ""
 
             table.add_row(
-                escape(m) + (" *" if r.uses_authors else ""),
+                safe(m) + (" *" if r.uses_authors else ""),
                 f"{r.precision_at_10:.3f}",
                 ratio(r.precision_at_10, base.precision_at_10 if base else None),
                 f"{r.map:.3f}",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, core, print_json
+from mlradar.cli._common import JsonOption, console, core, print_json, safe
 
 user_app = typer.Typer(help="Add, list and remove users.", no_args_is_help=True)
 
@@ -15,14 +14,45 @@ user_app = typer.Typer(help="Add, list and remove users.", no_args_is_help=True)
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A name: letters, digits and . _ - @."),
+    password: bool = typer.Option(
+        False,
+        "--password",
+        help="Ask for a password (twice), so the user can log in to the web app.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a user with an empty library: ``mlradar --user NAME ...`` then acts as them."""
-    user = core(ctx).add_user(name)
+    secret = _ask_password() if password else None
+    c = core(ctx)
+    user = c.add_user(name)
+    if secret is not None:
+        c.accounts.set_password(user.name, secret)
     if as_json:
         print_json(user)
     else:
-        console.print(f"added user {user.id}: {escape(user.name)}", highlight=False)
+        console.print(f"added user {user.id}: {safe(user.name)}", highlight=False)
+
+
+def _ask_password() -> str:
+    # Asked before the user is made, so a mistyped confirmation leaves nothing half done.
+    from mlradar._accounts import check_password_rules
+    from mlradar.exceptions import InvalidInputError
+
+    secret = str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    problem = check_password_rules(secret)
+    if problem is not None:
+        raise InvalidInputError(problem)
+    return secret
+
+
+@user_app.command("password")
+def set_password(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The user whose password to set.")
+) -> None:
+    """Set or change a user's web login password."""
+    secret = _ask_password()
+    core(ctx).accounts.set_password(name, secret)
+    console.print(f"password set for {safe(name)}", highlight=False)
 
 
 @user_app.command("list")
@@ -37,7 +67,7 @@ def list_(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         return
     table = Table("id", "name", "since")
     for u in users:
-        table.add_row(str(u.id), escape(u.name), u.created_at.date().isoformat())
+        table.add_row(str(u.id), safe(u.name), u.created_at.date().isoformat())
     console.print(table)
 
 
@@ -51,7 +81,7 @@ def remove(
     if not yes:
         typer.confirm(f"delete user {name!r} and their whole library?", abort=True)
     removed = core(ctx).remove_user(name)
-    console.print(f"removed user {removed.id}: {escape(removed.name)}", highlight=False)
+    console.print(f"removed user {removed.id}: {safe(removed.name)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
