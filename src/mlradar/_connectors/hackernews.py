@@ -174,15 +174,16 @@ class HackerNewsConnector:
         self,
         settings: Settings,
         *,
-        api_url: str = FIREBASE_URL,
-        search_url: str = ALGOLIA_URL,
+        api_url: str | None = None,
+        search_url: str | None = None,
         max_items: int = DEFAULT_MAX_ITEMS,
         search_interval: float = 0.4,
         concurrency: int = ITEM_CONCURRENCY,
     ) -> None:
         self._settings = settings
-        self._api = api_url.rstrip("/")
-        self._search = search_url.rstrip("/")
+        # The arguments win (tests), then the settings (their defaults: the public APIs).
+        self._api = (api_url or settings.hackernews_api_url or FIREBASE_URL).rstrip("/")
+        self._search = (search_url or settings.hackernews_search_url or ALGOLIA_URL).rstrip("/")
         self._max_items = max_items
         self._concurrency = max(1, concurrency)
         # Algolia allows 10,000 requests an hour per IP: 0.36 s apart, rounded up.

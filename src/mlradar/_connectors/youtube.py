@@ -85,9 +85,9 @@ class YouTubeConnector:
     #: How its input looks, for the message that lists what can be followed.
     example = "youtube.com/@handle"
 
-    def __init__(self, settings: Settings, *, base_url: str = YOUTUBE_URL) -> None:
+    def __init__(self, settings: Settings, *, base_url: str | None = None) -> None:
         self._settings = settings
-        self._base = base_url.rstrip("/")
+        self._base = (base_url or settings.youtube_url or YOUTUBE_URL).rstrip("/")
         self._feeds = FeedConnector()
         own = (urlsplit(self._base).netloc or "").lower()
         self._hosts = _HOSTS | {own}
