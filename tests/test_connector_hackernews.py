@@ -255,8 +255,10 @@ def test_the_default_registry_sends_each_input_to_its_kind(db_url: str) -> None:
     }
     for text, kind in cases.items():
         assert registry.parse(text)[0].kind == kind, text
-    with pytest.raises(InvalidInputError, match=r"hn:top, r/<subreddit>, youtube\.com/@handle"):
+    with pytest.raises(InvalidInputError, match="not a source mlradar can follow") as failed:
         registry.parse("nonsense")
+    for example in ("hn:top", "r/<subreddit>", "youtube.com/@handle"):
+        assert example in str(failed.value)
 
 
 def test_a_hostile_story_url_falls_back_to_the_item_page() -> None:
@@ -274,3 +276,43 @@ def test_a_hostile_story_url_falls_back_to_the_item_page() -> None:
     assert entry.url == "https://news.ycombinator.com/item?id=9"
     assert entry.title is not None and len(entry.title) <= 1000
     assert all(link.startswith("https://") for link in entry.links)
+
+
+def test_the_command_line_follows_hn_and_reddit_at_configured_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from mlradar.cli import app
+
+    items = real_items(shared_data, "beststories")[:5]
+    post = {"name": "t3_q1", "title": "A post", "permalink": "/r/ml/comments/q1/a/", "score": 9}
+    listing = {"data": {"children": [{"kind": "t3", "data": {**post, "is_self": True}}]}}
+    with serving() as server:
+        serve_list(server, "best", items)
+        server.add(
+            "/r/MachineLearning/top.json?limit=100&raw_json=1&t=week",
+            json.dumps(listing),
+            content_type="application/json",
+        )
+        for name in ("HACKERNEWS_API_URL", "REDDIT_URL"):
+            monkeypatch.setenv(f"MLRADAR_{name}", server.base)
+        monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+        db = str(tmp_path / "radar.sqlite")
+        runner = CliRunner()
+
+        def cli(*args: str) -> str:
+            result = runner.invoke(app, ["--db", db, *args])
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        cli("sources", "add", "https://news.ycombinator.com/best")
+        cli("sources", "add", "r/MachineLearning/top?t=week")
+        kinds = {s["kind"] for s in json.loads(cli("sources", "list", "--json"))}
+        assert kinds == {"hackernews", "reddit"}
+        summary = json.loads(cli("update", "--json"))
+        assert (summary["total"]["new"], summary["total"]["failed"]) == (6, 0)
+        listed = json.loads(cli("items", "-n", "10", "--json"))
+        points = {i["title"]: i["points"] for i in listed}
+        assert points["A post"] == 9
+        assert points[items[0]["title"]] == items[0]["score"]

@@ -103,6 +103,7 @@ def test_the_links_that_name_papers() -> None:
         "https://openreview.net/group?id=ICLR.cc/2025/Conference",
         "https://openreview.net/forum",
         "https://proceedings.mlr.press/v235/",
+        "https://proceedings.mlr.press/v235/assets/smith24a/smith24a.pdf",
         "https://aclanthology.org/events/acl-2024/",
         "https://www.semanticscholar.org/search?q=attention",
         "not a url at all",

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     #: Notes per OpenReview API request (its maximum is 1000).
     openreview_page_size: int = Field(default=1000, ge=1, le=1000)
     pmlr_url: str = "https://proceedings.mlr.press"
+    # Discussions and videos: the public APIs (tests point them at loopback).
+    hackernews_api_url: str = "https://hacker-news.firebaseio.com"
+    hackernews_search_url: str = "https://hn.algolia.com"
+    reddit_url: str = "https://www.reddit.com"
+    youtube_url: str = "https://www.youtube.com"
 
     # Semantic features (optional extra).
     embedding_model: str | None = None

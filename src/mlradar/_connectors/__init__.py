@@ -4,7 +4,10 @@
 * :mod:`.registry` — :class:`~.registry.Registry` and :func:`~.registry.default_registry`
   (the built-in kinds, then any a package provides through the ``mlradar.connectors``
   entry-point group);
-* one module per kind: :mod:`.feed` (RSS, Atom, JSON Feed), :mod:`.arxiv`.
+* one module per kind: :mod:`.feed` (RSS, Atom, JSON Feed), :mod:`.arxiv`,
+  :mod:`.hackernews` (Firebase lists, Algolia search), :mod:`.reddit` (subreddit JSON
+  listings), :mod:`.youtube` (channel and playlist videos feeds), :mod:`.social`
+  (Bluesky, Mastodon), :mod:`.openreview`, :mod:`.pmlr`.
 
 A new kind is one module with a connector class and one ``mount`` line.
 """

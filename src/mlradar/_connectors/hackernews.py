@@ -174,15 +174,16 @@ class HackerNewsConnector:
         self,
         settings: Settings,
         *,
-        api_url: str = FIREBASE_URL,
-        search_url: str = ALGOLIA_URL,
+        api_url: str | None = None,
+        search_url: str | None = None,
         max_items: int = DEFAULT_MAX_ITEMS,
         search_interval: float = 0.4,
         concurrency: int = ITEM_CONCURRENCY,
     ) -> None:
         self._settings = settings
-        self._api = api_url.rstrip("/")
-        self._search = search_url.rstrip("/")
+        # The arguments win (tests), then the settings (their defaults: the public APIs).
+        self._api = (api_url or settings.hackernews_api_url or FIREBASE_URL).rstrip("/")
+        self._search = (search_url or settings.hackernews_search_url or ALGOLIA_URL).rstrip("/")
         self._max_items = max_items
         self._concurrency = max(1, concurrency)
         # Algolia allows 10,000 requests an hour per IP: 0.36 s apart, rounded up.
@@ -238,7 +239,7 @@ class HackerNewsConnector:
         search_host = urlsplit(self._search).hostname
         if api_host:
             out[api_host] = HostPolicy(max_connections=self._concurrency, max_retries=2)
-        if search_host:
+        if search_host and search_host not in out:  # one host for both (tests): the API's
             out[search_host] = HostPolicy(
                 max_connections=1, min_interval=self._search_interval, max_retries=2
             )

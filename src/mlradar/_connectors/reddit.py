@@ -179,11 +179,11 @@ class RedditConnector:
         self,
         settings: Settings,
         *,
-        base_url: str = REDDIT_URL,
+        base_url: str | None = None,
         interval: float = DEFAULT_INTERVAL,
     ) -> None:
         self._settings = settings
-        self._base = base_url.rstrip("/")
+        self._base = (base_url or settings.reddit_url or REDDIT_URL).rstrip("/")
         self._interval = interval
 
     def parse_spec(self, text: str) -> SourceSpec | None:

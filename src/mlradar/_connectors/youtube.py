@@ -29,9 +29,10 @@ from mlradar._connectors.base import (
     state_text,
 )
 from mlradar._connectors.feed import FeedConnector
+from mlradar._connectors.social import text_links
 from mlradar._fetch import HostPolicy
 from mlradar._identity.refs import extract_refs
-from mlradar._identity.urls import canonical_url_or_none, canonicalize_url
+from mlradar._identity.urls import canonicalize_url
 from mlradar._model import ParsedEntry
 from mlradar._sources.feed import MAX_LINKS
 from mlradar.exceptions import InvalidInputError, ParseError
@@ -44,7 +45,6 @@ _PLAYLIST_ID = re.compile(r"[A-Za-z0-9_-]{10,64}")
 _LEGACY_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 # The channel id inside the page's JSON (ytInitialData): the last resort, after the markup.
 _JSON_CHANNEL_ID = re.compile(rb'"(?:channelId|externalId|browseId)"\s*:\s*"(UC[A-Za-z0-9_-]{22})"')
-_BARE_URL = re.compile(r"https?://[^\s<>\"']{4,2000}")
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
 
@@ -85,9 +85,9 @@ class YouTubeConnector:
     #: How its input looks, for the message that lists what can be followed.
     example = "youtube.com/@handle"
 
-    def __init__(self, settings: Settings, *, base_url: str = YOUTUBE_URL) -> None:
+    def __init__(self, settings: Settings, *, base_url: str | None = None) -> None:
         self._settings = settings
-        self._base = base_url.rstrip("/")
+        self._base = (base_url or settings.youtube_url or YOUTUBE_URL).rstrip("/")
         self._feeds = FeedConnector()
         own = (urlsplit(self._base).netloc or "").lower()
         self._hosts = _HOSTS | {own}
@@ -216,12 +216,12 @@ def with_bare_links(entry: ParsedEntry) -> ParsedEntry:
 
     A video's description is plain text: its links are bare URLs, not anchors, so the
     feed parser finds none (arXiv ids and DOIs it does find, in the text).  Every paper
-    it links must still be a mention.
+    it links must still be a mention.  The URLs are found as in social posts
+    (:func:`mlradar._connectors.social.text_links`).
     """
     found: dict[str, None] = dict.fromkeys(entry.links)
-    for m in _BARE_URL.finditer(entry.text):
-        url = canonical_url_or_none(m.group(0).rstrip(".,;:!?)]'\""))
-        if url and url != entry.url:
+    for url in text_links(entry.text):
+        if url != entry.url:
             found.setdefault(url, None)
     links = tuple(found)[:MAX_LINKS]
     if links == entry.links:

@@ -13,21 +13,18 @@ link names one paper, and every one of them must become a mention (not just the 
 * Semantic Scholar: ``semanticscholar.org/paper/<title-slug>/<40 hex>`` (or without the
   slug), giving ``("s2", <40 hex>)``, the Graph API's paperId.
 
-arXiv ids and DOIs are found in the text and links by :mod:`.arxiv` and :mod:`.doi`.
+arXiv ids and DOIs are found in the text and links by :mod:`.arxiv` and :mod:`.doi`;
+OpenReview and PMLR links are read by :mod:`.venues`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-_OPENREVIEW_HOSTS = frozenset({"openreview.net", "www.openreview.net"})
-_OPENREVIEW_PATHS = frozenset({"/forum", "/pdf", "/attachment"})
-_OPENREVIEW_ID = re.compile(r"[A-Za-z0-9_-]{4,64}")
-_PMLR_HOSTS = frozenset({"proceedings.mlr.press", "www.proceedings.mlr.press"})
-# /v235/smith24a.html, /v235/smith24a/smith24a.pdf, /v235/smith24a (no suffix)
-_PMLR_PATH = re.compile(r"^/(v\d{1,4})/([a-z0-9_-]{2,80}?)(?:\.html|/[a-z0-9_-]+\.pdf|/)?$")
+from mlradar._identity.venues import OPENREVIEW_HOSTS, PMLR_HOSTS, openreview_id, pmlr_key
+
 _ACL_HOSTS = frozenset({"aclanthology.org", "www.aclanthology.org"})
 _ACL_PATH = re.compile(
     r"^/(\d{4}\.[a-z0-9]+(?:-[a-z0-9]+)*\.\d{1,5}|[a-z]\d{2}-\d{4})(?:\.pdf|/)?$"
@@ -44,15 +41,12 @@ def ref_of_link(url: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     host = (parts.hostname or "").lower()
-    if host in _OPENREVIEW_HOSTS and parts.path.rstrip("/") in _OPENREVIEW_PATHS:
-        values = parse_qs(parts.query).get("id") or []
-        if values and _OPENREVIEW_ID.fullmatch(values[0]):
-            return ("openreview", values[0])
-        return None
-    if host in _PMLR_HOSTS:
-        m = _PMLR_PATH.match(parts.path.lower())
-        if m:
-            return ("pmlr", f"{m.group(1)}/{m.group(2)}")
+    if host in OPENREVIEW_HOSTS:
+        forum = openreview_id(url.strip())
+        return None if forum is None else ("openreview", forum)
+    if host in PMLR_HOSTS:
+        key = pmlr_key(url.strip())
+        return None if key is None else ("pmlr", key)
     if host in _ACL_HOSTS:
         m = _ACL_PATH.match(parts.path.lower())
         if m:
