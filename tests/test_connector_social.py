@@ -232,6 +232,21 @@ def test_a_profile_that_is_gone_is_that_sources_error(db_url: str) -> None:
             assert state.last_error is not None and "410" in state.last_error
 
 
+def test_a_site_with_at_names_that_is_no_mastodon_is_followed_by_its_own_feed(
+    db_url: str,
+) -> None:
+    page = '<html><head><link rel="alternate" type="application/rss+xml" href="/feed/@carol">'
+    with serving() as server:
+        server.add(
+            "/@carol", page + "</head><body>Carol's page</body></html>", content_type="text/html"
+        )
+        server.add("/feed/@carol", MASTODON_RSS, content_type=RSS_TYPE)
+        with make_radar(db_url, allow_private_networks=True) as radar:
+            source = radar.add_source(server.url("/@carol"))
+            assert (source.kind, source.url) == ("feed", server.url("/feed/@carol"))
+            assert radar.update().new == 3
+
+
 def test_sources_add_and_list_show_the_kinds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,7 +37,7 @@ from mlradar._fetch import HostPolicy
 from mlradar._identity.urls import canonical_url_or_none, canonicalize_url
 from mlradar._identity.venues import venue_refs
 from mlradar._model import ParsedEntry
-from mlradar.exceptions import InvalidInputError
+from mlradar.exceptions import FetchError, InvalidInputError, ParseError, SourceError
 
 #: Characters of a post's text that make its title.
 POST_TITLE_CHARS = 120
@@ -230,3 +230,16 @@ class MastodonConnector(_ProfileConnector):
         instance = instance.lower()
         profile = f"{scheme}://{instance}/@{user}"
         return self._spec(profile + ".rss", profile, f"@{user}@{instance}")
+
+    async def resolve(self, spec: SourceSpec, ctx: ResolveContext) -> SourceSpec:
+        """The profile's RSS; when the site serves none there (a ``/@name`` page of a site
+        that is no Mastodon instance), the page's own feed, followed as a plain feed."""
+        try:
+            return await super().resolve(spec, ctx)
+        except (FetchError, ParseError) as exc:
+            if not spec.home_url:
+                raise
+            try:
+                return await self._feeds.resolve(SourceSpec("feed", spec.home_url), ctx)
+            except SourceError:
+                raise exc from None
