@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mlradar import make_radar
 from mlradar._config import Settings
 from mlradar._connectors import default_registry
-from mlradar._connectors.social import BlueskyConnector, MastodonConnector
+from mlradar._connectors.social import BlueskyConnector, MastodonConnector, text_links
 from mlradar._identity.venues import openreview_id, pmlr_key, venue_refs
 from mlradar.cli import app
 from mlradar.exceptions import FetchError, InvalidInputError
@@ -125,6 +125,14 @@ def test_the_registry_sends_each_input_to_its_kind(text: str, kind: str) -> None
 def test_a_mastodon_spec_that_names_no_profile_is_a_clear_error() -> None:
     with pytest.raises(InvalidInputError, match="give mastodon:@user@instance"):
         MastodonConnector(Settings()).parse_spec("mastodon:bob")
+
+
+def test_links_written_as_text_are_links_unless_cut_or_bare_names() -> None:
+    text = (
+        "thanks @alice.bsky.social! arxiv.org/abs/2503.12365 and https://example.org/x. "
+        "Slides: huggingface.co/papers/2503.1... (see setup.py)"
+    )
+    assert text_links(text) == ("https://arxiv.org/abs/2503.12365", "https://example.org/x")
 
 
 def test_links_to_conference_pages_name_their_papers() -> None:
