@@ -130,12 +130,14 @@ def venue_join(db_url: str, n: int) -> dict[str, object]:
         counts = store_papers(storage, [*papers, *outsiders])
         wall = time.perf_counter() - wall
         right = wrong = 0
+        wrong_pairs: list[tuple[str | None, str | None, str]] = []
         for i, p in enumerate(chosen):
             got = storage.get_paper(PaperId("openreview", f"bench{i:06d}"))
             if got is not None and got.arxiv_id == p.arxiv_id:
                 right += 1
             elif got is not None and got.arxiv_id is not None:
                 wrong += 1
+                wrong_pairs.append((p.arxiv_id, got.arxiv_id, p.title))
         joined_outsiders = sum(
             1
             for i in range(n // 3)
@@ -154,6 +156,7 @@ def venue_join(db_url: str, n: int) -> dict[str, object]:
             "counts": counts,
             "right": right,
             "wrong": wrong,
+            "wrong_pairs": wrong_pairs,
             "joined_outsiders": joined_outsiders,
             "shared_keys": len(shared),
             "papers_on_shared_keys": sum(shared.values()),
@@ -191,11 +194,17 @@ def main() -> None:
                 got = _run(src, _IMPORT, db, str(SNAPSHOT))
                 sink.append(float(got["wall"]))
                 print(f"import run {run} {label}: {got['papers']} papers, {got['wall']:.1f} s")
-        mig = _run(ROOT / "src", _MIGRATE, f"sqlite:///{tmp}/anchor-0.sqlite")
-        print(f"migration 0008 on {mig['papers']} papers: {mig['wall']:.1f} s (open included)")
+        if args.runs:
+            mig = _run(ROOT / "src", _MIGRATE, f"sqlite:///{tmp}/anchor-0.sqlite")
+            print(f"migration 0008 on {mig['papers']} papers: {mig['wall']:.1f} s (open included)")
+        else:  # the join alone: one import to join against
+            _run(ROOT / "src", _IMPORT, f"sqlite:///{tmp}/title_keys-0.sqlite", str(SNAPSHOT))
         join = venue_join(f"sqlite:///{tmp}/title_keys-0.sqlite", args.venue)
     print(f"load average after: {os.getloadavg()}")
     print()
+    if not args.runs:
+        print(f"venue join: {join}")
+        return
     print("| import of 74,728 papers (index=False) | median (s) | runs (s) |")
     print("|---|---:|---|")
     print(f"| anchor (no title keys) | {statistics.median(anchor):.1f} | {anchor} |")

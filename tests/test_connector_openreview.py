@@ -213,3 +213,17 @@ def test_a_429_pauses_the_venue_and_is_that_sources_error(
         assert (state.next_due_at - state.last_fetched_at).total_seconds() >= 3600
         assert radar.update().sources == ()  # nothing due
         assert len(httpserver.log) == 1
+
+
+def test_a_venue_without_accepted_papers_says_why_it_may_be(
+    db_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/notes").respond_with_json({"notes": [], "count": 0})
+    with make_radar(
+        db_url, allow_private_networks=True, openreview_api_url=httpserver.url_for("/")
+    ) as radar:
+        source = radar.add_source("openreview:ICLR.cc/2019/Conference")
+        summary = radar.update()
+        assert (summary.new, summary.failed) == (0, 0)
+        warning = radar.source(source.id).state.last_warning
+        assert warning is not None and "API v1" in warning

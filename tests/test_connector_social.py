@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mlradar import make_radar
 from mlradar._config import Settings
 from mlradar._connectors import default_registry
-from mlradar._connectors.social import BlueskyConnector, MastodonConnector
+from mlradar._connectors.social import BlueskyConnector, MastodonConnector, text_links
 from mlradar._identity.venues import openreview_id, pmlr_key, venue_refs
 from mlradar.cli import app
 from mlradar.exceptions import FetchError, InvalidInputError
@@ -127,6 +127,14 @@ def test_a_mastodon_spec_that_names_no_profile_is_a_clear_error() -> None:
         MastodonConnector(Settings()).parse_spec("mastodon:bob")
 
 
+def test_links_written_as_text_are_links_unless_cut_or_bare_names() -> None:
+    text = (
+        "thanks @alice.bsky.social! arxiv.org/abs/2503.12365 and https://example.org/x. "
+        "Slides: huggingface.co/papers/2503.1... (see setup.py)"
+    )
+    assert text_links(text) == ("https://arxiv.org/abs/2503.12365", "https://example.org/x")
+
+
 def test_links_to_conference_pages_name_their_papers() -> None:
     assert openreview_id("https://openreview.net/forum?id=SEALz0x1&noteId=abc") == "SEALz0x1"
     assert openreview_id("https://openreview.net/pdf?id=SEALz0x1") == "SEALz0x1"
@@ -230,6 +238,21 @@ def test_a_profile_that_is_gone_is_that_sources_error(db_url: str) -> None:
             state = radar.source(route).state
             assert state.consecutive_errors == 1
             assert state.last_error is not None and "410" in state.last_error
+
+
+def test_a_site_with_at_names_that_is_no_mastodon_is_followed_by_its_own_feed(
+    db_url: str,
+) -> None:
+    page = '<html><head><link rel="alternate" type="application/rss+xml" href="/feed/@carol">'
+    with serving() as server:
+        server.add(
+            "/@carol", page + "</head><body>Carol's page</body></html>", content_type="text/html"
+        )
+        server.add("/feed/@carol", MASTODON_RSS, content_type=RSS_TYPE)
+        with make_radar(db_url, allow_private_networks=True) as radar:
+            source = radar.add_source(server.url("/@carol"))
+            assert (source.kind, source.url) == ("feed", server.url("/feed/@carol"))
+            assert radar.update().new == 3
 
 
 def test_sources_add_and_list_show_the_kinds(

@@ -176,3 +176,13 @@ def test_0008_gives_every_stored_paper_its_title_key(any_db_url: str) -> None:
         assert joined is not None and joined.arxiv_id == "2501.00001"
     finally:
         storage.close()
+
+
+def test_two_venues_of_one_paper_off_arxiv_are_one_paper(storage: Storage) -> None:
+    store_papers(storage, [accepted("Zz1")])
+    pmlr = accepted("x", ids=(PaperId("pmlr", "v267/lovelace25a"),), venue="ICML 2025 (PMLR v267)")
+    assert store_papers(storage, [pmlr]) == StoreCounts(updated=1)
+    assert storage.count_papers() == 1
+    joined = storage.get_paper(PaperId("pmlr", "v267/lovelace25a"))
+    assert joined is not None
+    assert {i.scheme for i in joined.ids} == {"openreview", "pmlr"}

@@ -284,7 +284,10 @@ class OpenReviewConnector:
                 break
         warning: str | None
         if not entries and not skipped:
-            warning = f"no accepted papers found for {venue} (is it the venue id, and decided?)"
+            warning = (
+                f"no accepted papers found for {venue}: not a venue id, not decided yet, or a "
+                "venue of OpenReview's older API v1 (most before 2024), which is not read"
+            )
         else:
             warning = _skipped_warning(skipped)
         return FetchResult(

@@ -37,7 +37,8 @@ from mlradar._fetch import HostPolicy
 from mlradar._identity.urls import canonical_url_or_none, canonicalize_url
 from mlradar._identity.venues import venue_refs
 from mlradar._model import ParsedEntry
-from mlradar.exceptions import InvalidInputError
+from mlradar._sources.feed import MAX_LINKS
+from mlradar.exceptions import FetchError, InvalidInputError, ParseError, SourceError
 
 #: Characters of a post's text that make its title.
 POST_TITLE_CHARS = 120
@@ -97,6 +98,8 @@ def text_links(text: str) -> tuple[str, ...]:
             continue
         url = m.url
         if not m.raw.lower().startswith(("http://", "https://")):
+            if "/" not in m.raw:
+                continue  # "model.pt", "setup.py": a bare name is too often no link
             url = "https://" + url.removeprefix("http://")  # shown without its scheme
         canonical = canonical_url_or_none(url)
         if canonical:
@@ -109,7 +112,8 @@ def as_post(entry: ParsedEntry, author: str) -> ParsedEntry:
     the links its text writes out (Bluesky's feed gives no markup), and the OpenReview and
     PMLR papers its links name beside its arXiv ids and DOIs."""
     own = {entry.url} if entry.url else set()
-    links = tuple(dict.fromkeys(u for u in (*entry.links, *text_links(entry.text)) if u not in own))
+    found = (*entry.links, *text_links(entry.text))
+    links = tuple(dict.fromkeys(u for u in found if u not in own))[:MAX_LINKS]
     refs = dict.fromkeys((*entry.refs, *venue_refs(links)))
     return replace(
         entry,
@@ -230,3 +234,16 @@ class MastodonConnector(_ProfileConnector):
         instance = instance.lower()
         profile = f"{scheme}://{instance}/@{user}"
         return self._spec(profile + ".rss", profile, f"@{user}@{instance}")
+
+    async def resolve(self, spec: SourceSpec, ctx: ResolveContext) -> SourceSpec:
+        """The profile's RSS; when the site serves none there (a ``/@name`` page of a site
+        that is no Mastodon instance), the page's own feed, followed as a plain feed."""
+        try:
+            return await super().resolve(spec, ctx)
+        except (FetchError, ParseError) as exc:
+            if not spec.home_url:
+                raise
+            try:
+                return await self._feeds.resolve(SourceSpec("feed", spec.home_url), ctx)
+            except SourceError:
+                raise exc from None
