@@ -12,6 +12,7 @@ from typing import Any
 from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._core import FetcherFactory, RadarCore
+from mlradar._radar._enrich import EnrichMixin
 from mlradar._radar._feeds import FeedsMixin
 from mlradar._radar._library import LibraryMixin
 from mlradar._radar._papers import PapersMixin
@@ -28,6 +29,7 @@ class Radar(
     SemanticSearchMixin,
     LibraryMixin,
     StoriesMixin,
+    EnrichMixin,
     RadarBase,
 ):
     """One user's radar.  Make one with :func:`make_radar`, or :meth:`RadarCore.for_user`."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
+from mlradar._storage._enrich import EnrichStorage
 from mlradar._storage._items import ItemsStorage
 from mlradar._storage._library import LibraryStorage
 from mlradar._storage._locks import LocksStorage
@@ -25,6 +26,7 @@ class Storage(
     LibraryStorage,
     LocksStorage,
     StoriesStorage,
+    EnrichStorage,
 ):
     """All persistent state of one radar."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from mlradar.cli import arxiv, browse, catalog, library, sources, stories, users
+from mlradar.cli import arxiv, browse, catalog, enrich, library, sources, stories, users
 from mlradar.cli._common import CliState, err_console
 from mlradar.exceptions import RadarError
 
@@ -57,7 +57,7 @@ def _global_options(
     ctx.obj = CliState(db, user)
 
 
-for module in (sources, browse, catalog, arxiv, library, users, stories):
+for module in (sources, browse, catalog, arxiv, library, users, stories, enrich):
     module.register(app)
 
 
