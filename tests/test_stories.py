@@ -93,7 +93,8 @@ def kinds() -> dict[str, Scripted]:
 
 
 @pytest.fixture
-def core(db_url: str, kinds: dict[str, Scripted]) -> Iterator[RadarCore]:
+def core(any_db_url: str, kinds: dict[str, Scripted]) -> Iterator[RadarCore]:
+    db_url = any_db_url
     # A registry of these alone: the real HN and Reddit connectors take the same kinds.
     registry = Registry()
     for connector in kinds.values():
@@ -391,8 +392,9 @@ def test_every_hugging_face_item_of_a_corpus_paper_joins_that_papers_story(
 
 
 def test_the_commands_show_stories_and_escape_what_sources_say(
-    core: RadarCore, kinds: dict[str, Scripted], db_url: str
+    core: RadarCore, kinds: dict[str, Scripted], any_db_url: str
 ) -> None:
+    db_url = any_db_url
     from typer.testing import CliRunner
 
     from mlradar.cli import app
