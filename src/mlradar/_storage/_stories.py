@@ -310,8 +310,21 @@ class StoriesStorage(StorageBase):
             )
         if story_id is not None:
             agg = agg.where(si.story_id == story_id)
-        sub = agg.group_by(si.story_id).subquery()
         st = s.stories.c
+        if sort == "new" and story_id is None:
+            # Newest first needs no global sums: walk the stories by last seen (indexed)
+            # and keep the first ones with a mention the filters allow; sum only those.
+            mine = select(si.story_id).select_from(joined).where(si.story_id == st.id)
+            if source_id is not None:
+                mine = mine.where(i.source_id == source_id)
+            newest = select(st.id).where(mine.exists())
+            if since is not None:
+                newest = newest.where(st.last_seen_at >= since)
+            if arxiv_id is not None:
+                newest = newest.where(st.arxiv_id == arxiv_id)
+            newest = newest.order_by(st.last_seen_at.desc(), st.id.desc()).limit(limit)
+            agg = agg.where(si.story_id.in_(newest.scalar_subquery()))
+        sub = agg.group_by(si.story_id).subquery()
         # The paper's own title, when the story is about a stored paper.
         title = func.coalesce(s.papers.c.title, st.title).label("best_title")
         query = select(s.stories, title, sub.c.points, sub.c.comments, sub.c.places).select_from(
