@@ -153,7 +153,9 @@ def near_keys(title: str | None) -> tuple[str, ...]:
 def item_keys(item: StoryInput) -> ItemKeys:
     """The keys ``item`` joins stories by (see the module docstring)."""
     paper, arxiv_id = _paper_keys(item)
-    links = [_url_key(item.url), _url_key(item.link)]
+    links = [_url_key(item.url)]
+    if item.link and item.link != item.url:
+        links.append(_url_key(item.link))
     discussed = item.discussed or item.source_kind in DISCUSSION_KINDS
     if discussed and len(item.links) == 1:
         # A self-post (an Ask HN, a Reddit text post) about one page: it discusses that page.
