@@ -93,7 +93,8 @@ def kinds() -> dict[str, Scripted]:
 
 
 @pytest.fixture
-def core(db_url: str, kinds: dict[str, Scripted]) -> Iterator[RadarCore]:
+def core(any_db_url: str, kinds: dict[str, Scripted]) -> Iterator[RadarCore]:
+    db_url = any_db_url
     # A registry of these alone: the real HN and Reddit connectors take the same kinds.
     registry = Registry()
     for connector in kinds.values():
@@ -391,8 +392,9 @@ def test_every_hugging_face_item_of_a_corpus_paper_joins_that_papers_story(
 
 
 def test_the_commands_show_stories_and_escape_what_sources_say(
-    core: RadarCore, kinds: dict[str, Scripted], db_url: str
+    core: RadarCore, kinds: dict[str, Scripted], any_db_url: str
 ) -> None:
+    db_url = any_db_url
     from typer.testing import CliRunner
 
     from mlradar.cli import app
@@ -465,3 +467,67 @@ def test_near_duplicates_on_real_feeds_are_precise_and_find_most_syndicated_post
     labs = evaluate([i for i in items if i.feed.startswith("labs/")], labels())
     assert labs.precision >= 0.97
     assert labs.recall >= 0.7
+
+
+def test_upgrading_to_0007_gives_existing_items_their_stories(any_db_url: str) -> None:
+    from tests.test_migrations import _at_revision
+
+    engine = _at_revision(any_db_url, "0006")
+    now = datetime(2025, 3, 1)
+    with engine.begin() as conn:
+        user = conn.execute(
+            sa.text("INSERT INTO users (name, created_at) VALUES ('default', :n) RETURNING id"),
+            {"n": now},
+        ).scalar_one()
+        for n, (url, kind) in enumerate(
+            [("https://rss.arxiv.org/rss/cs.LG", "arxiv"), ("https://hn.example/", "hackernews")]
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sources (id, url, kind, title, added_at, consecutive_errors) "
+                    "VALUES (:id, :u, :k, :t, :n, 0)"
+                ),
+                {"id": n + 1, "u": url, "k": kind, "t": kind, "n": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO subscriptions (user_id, source_id, added_at) VALUES (:u, :s, :n)"
+                ),
+                {"u": user, "s": n + 1, "n": now},
+            )
+        for item_id, source, url, points in [
+            (1, 1, "https://arxiv.org/abs/2503.00001", None),
+            (2, 2, "https://arxiv.org/pdf/2503.00001", 77),
+            (3, 2, "https://elsewhere.example/x", 5),
+        ]:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO items (id, source_id, key, url, link, title, text, "
+                    "first_seen_at, last_seen_at, content_hash, points, comments) VALUES "
+                    "(:i, :s, :k, :u, :u, :t, '', :n, :n, 'h', :p, :p)"
+                ),
+                {
+                    "i": item_id,
+                    "s": source,
+                    "k": f"k{item_id}",
+                    "u": url,
+                    "t": f"T{item_id}",
+                    "n": now,
+                    "p": points,
+                },
+            )
+        conn.execute(
+            sa.text("INSERT INTO item_refs (item_id, kind, ref) VALUES (1, 'arxiv', '2503.00001')")
+        )
+    engine.dispose()
+    with make_radar(any_db_url) as radar:
+        assert radar._storage.stories_need_backfill()
+        stories = radar.stories(sort="discussed")
+        assert [(s.arxiv_id, len(s.mentions), s.points) for s in stories] == [
+            ("2503.00001", 2, 77),
+            (None, 1, 5),
+        ]
+        assert not radar._storage.stories_need_backfill()
+        # Every item stored before is in exactly one story: nothing lost.
+        with radar._storage.engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM story_items")).scalar_one() == 3

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     reddit_url: str = "https://www.reddit.com"
     youtube_url: str = "https://www.youtube.com"
 
+    # Semantic Scholar (mlradar enrich): without a key, 1 request a second at most; a key's
+    # own limit is set with s2_interval_seconds.
+    s2_api_url: str = "https://api.semanticscholar.org"
+    s2_api_key: str | None = None
+    s2_interval_seconds: float = Field(default=1.0, ge=0)
+    #: Days a cached Semantic Scholar answer is used before enrich asks again.
+    s2_max_age_days: float = Field(default=30.0, ge=0)
+
     # Semantic features (optional extra).
     embedding_model: str | None = None
 

@@ -779,3 +779,52 @@ class UpdateRun:
     @property
     def ok(self) -> bool:
         return self.error is None and self.failed == 0
+
+
+# -- Semantic Scholar ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class S2Paper:
+    """A paper as Semantic Scholar lists it (a reference, a citation, a recommendation)."""
+
+    s2_id: str
+    title: str | None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    """What Semantic Scholar says of one paper, as cached (``fetched_at``: when)."""
+
+    ref: str
+    """The identifier asked for: ``arXiv:2503.11677``, ``DOI:10.1/x``."""
+    s2_id: str | None
+    title: str | None
+    citation_count: int | None
+    influential_citation_count: int | None
+    venue: str | None
+    year: int | None
+    references: tuple[S2Paper, ...] = ()
+    citations: tuple[S2Paper, ...] = ()
+    recommended: tuple[S2Paper, ...] = ()
+    fetched_at: datetime | None = None
+    error: str | None = None
+    """Why nothing is known (Semantic Scholar does not know the paper), if so."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichSummary:
+    """What one ``enrich`` run did."""
+
+    papers: int
+    """Papers asked about."""
+    fetched: int
+    """Requests made (answers now cached)."""
+    cached: int
+    """Answers still fresh in the cache, not asked again."""
+    failed: tuple[str, ...] = ()
+    """One line per paper that failed: ``2503.11677: HTTP 500``."""
+    enriched: tuple[Enrichment, ...] = ()

@@ -240,8 +240,10 @@ class Fetcher:
         follow_redirects: bool = True,
         method: str = "GET",
         ok_statuses: Collection[int] = (),
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Fetch ``url``; conditional when ``etag``/``last_modified`` are given.
+        ``extra_headers`` are sent too (an API key).
 
         Statuses >= 400 raise :class:`FetchError` (``status`` set) unless listed in
         ``ok_statuses`` (for APIs that explain errors in the body, like arXiv's).
@@ -259,6 +261,7 @@ class Fetcher:
             headers["If-None-Match"] = validator
         if validator := _clean_validator(last_modified):
             headers["If-Modified-Since"] = validator
+        headers.update(extra_headers or {})
         policy = self._hosts.policy_for(start.host)
         attempt = 0
         while True:

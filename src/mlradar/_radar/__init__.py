@@ -13,6 +13,7 @@ from mlradar._radar._accounts import AccountsMixin
 from mlradar._radar._base import RadarBase
 from mlradar._radar._catalog import CatalogMixin
 from mlradar._radar._core import FetcherFactory, RadarCore
+from mlradar._radar._enrich import EnrichMixin
 from mlradar._radar._feeds import FeedsMixin
 from mlradar._radar._feedsout import FeedsOutMixin
 from mlradar._radar._library import LibraryMixin
@@ -32,6 +33,7 @@ class Radar(
     LibraryMixin,
     StoriesMixin,
     AccountsMixin,
+    EnrichMixin,
     RadarBase,
 ):
     """One user's radar.  Make one with :func:`make_radar`, or :meth:`RadarCore.for_user`."""

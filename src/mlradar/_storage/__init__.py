@@ -11,6 +11,7 @@ from mlradar._storage._accounts import AccountsStorage
 from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._digests import DigestsStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
+from mlradar._storage._enrich import EnrichStorage
 from mlradar._storage._items import ItemsStorage
 from mlradar._storage._library import LibraryStorage
 from mlradar._storage._locks import LocksStorage
@@ -29,6 +30,7 @@ class Storage(
     LocksStorage,
     StoriesStorage,
     AccountsStorage,
+    EnrichStorage,
 ):
     """All persistent state of one radar."""
 

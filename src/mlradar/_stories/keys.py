@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import mmh3
 from rapidfuzz import fuzz
@@ -53,14 +54,20 @@ TITLE_ONLY_RATIO = 97.0
 #: How alike the openings of two items with the same short title must be.
 SHORT_TITLE_TEXT_RATIO = 90.0
 
+_MASK = 0xFFFFFFFF
 _WORD = re.compile(r"[^\W_]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)*")
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str | None) -> str:
-    """Lowercase words without accents or punctuation, single-spaced."""
+    """Lowercase words without accents or punctuation, single-spaced.
+
+    Cached: a batch compares one item's title and opening with several candidates."""
     if not text:
         return ""
+    if text.isascii():
+        return " ".join(_WORD.findall(text.lower()))
     plain = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
     return " ".join(_WORD.findall(plain))
@@ -115,14 +122,20 @@ def minhash_bands(words: Iterable[str], bands: int = BANDS, rows: int = ROWS) ->
     unique = set(words)
     if not unique:
         return ()
-    out = []
-    for band in range(bands):
-        mins = [
-            min(mmh3.hash(w, seed=band * rows + r, signed=False) for w in unique)
-            for r in range(rows)
-        ]
-        out.append(f"near:{band}:{mmh3.hash(' '.join(map(str, mins)), signed=False):x}")
-    return tuple(out)
+    # One 128-bit murmur3 per word and seed gives four 32-bit hash functions at once.
+    calls = -(-bands * rows // 4)
+    mins = [_MASK] * (calls * 4)
+    for w in unique:
+        for c in range(calls):
+            h = mmh3.hash128(w, seed=c)
+            for q in range(4):
+                v = (h >> (32 * q)) & _MASK
+                if v < mins[c * 4 + q]:
+                    mins[c * 4 + q] = v
+    return tuple(
+        f"near:{b}:{mmh3.hash(str(mins[b * rows : (b + 1) * rows]), signed=False):x}"
+        for b in range(bands)
+    )
 
 
 def near_keys(title: str | None) -> tuple[str, ...]:
@@ -140,7 +153,9 @@ def near_keys(title: str | None) -> tuple[str, ...]:
 def item_keys(item: StoryInput) -> ItemKeys:
     """The keys ``item`` joins stories by (see the module docstring)."""
     paper, arxiv_id = _paper_keys(item)
-    links = [_url_key(item.url), _url_key(item.link)]
+    links = [_url_key(item.url)]
+    if item.link and item.link != item.url:
+        links.append(_url_key(item.link))
     discussed = item.discussed or item.source_kind in DISCUSSION_KINDS
     if discussed and len(item.links) == 1:
         # A self-post (an Ask HN, a Reddit text post) about one page: it discusses that page.

@@ -18,6 +18,7 @@ from mlradar.cli import (
     browse,
     catalog,
     digest,
+    enrich,
     feeds,
     library,
     serve,
@@ -99,6 +100,7 @@ for module in (
     digest,
     feeds,
     worker,
+    enrich,
 ):
     module.register(app)
 
