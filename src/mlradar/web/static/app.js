@@ -38,7 +38,8 @@
     event.preventDefault();
     var body = new FormData(form, event.submitter || undefined);
     var action = body.get("action") || (form.classList.contains("done-form") ? "done" : "");
-    fetch(form.action, {
+    // getAttribute: the form's field named "action" shadows the form.action property.
+    fetch(form.getAttribute("action"), {
       method: "POST",
       body: body,
       credentials: "same-origin",
