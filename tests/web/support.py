@@ -119,9 +119,10 @@ def build(db_url: str, server: FeedServer, users: tuple[str, ...] = ("alice", "b
         core.sync_rank_index()
 
 
-def open_core(db_url: str) -> RadarCore:
+def open_core(db_url: str, fetcher_factory: Any = None) -> RadarCore:
     return RadarCore.open(
         db_url,
+        fetcher_factory=fetcher_factory,
         allow_private_networks=True,
         allow_signup=True,
         embedding_model="none-installed-model-xyz",
@@ -129,8 +130,14 @@ def open_core(db_url: str) -> RadarCore:
 
 
 @contextmanager
-def harness(db_url: str, server: FeedServer, *, local_user: str | None = None) -> Iterator[Harness]:
-    core = open_core(db_url)
+def harness(
+    db_url: str,
+    server: FeedServer,
+    *,
+    local_user: str | None = None,
+    fetcher_factory: Any = None,
+) -> Iterator[Harness]:
+    core = open_core(db_url, fetcher_factory)
     try:
         yield Harness(core, create_app(core, WebSettings(local_user=local_user)), server)
     finally:
