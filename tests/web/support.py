@@ -98,6 +98,17 @@ class Harness:
         return self.client(headers={"Authorization": f"Bearer {self.token(name)}"})
 
 
+def offline(settings: Any, policies: Any) -> Any:
+    """An HTTP client for the core that answers every request itself, 404: nothing leaves
+    the machine, whatever a test (or a generated request) makes the radar fetch."""
+    import httpx
+
+    from mlradar._fetch import Fetcher
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(404, text="offline"))
+    return Fetcher(settings, policies=policies, transport=transport)
+
+
 def make_user(core: RadarCore, name: str, feed_url: str | None = None) -> None:
     core.add_user(name)
     core.accounts.set_password(name, PASSWORD)

@@ -107,6 +107,11 @@ def test_sources_page_adds_imports_and_exports(web: Harness) -> None:
         "/sources/import", data={"csrf": token}, files={"file": ("x.opml", b"<nope", "text/xml")}
     )
     assert broken.status_code == 400
+    updated = c.post("/sources/update", data={"csrf": token})
+    assert "updated: " in c.get(updated.headers["location"]).text
+    # Last: the profile's feeds are real sites, and nothing here fetches them.
+    followed = c.post("/sources/profile", data={"profile": "news", "csrf": token})
+    assert "of the news profile" in c.get(followed.headers["location"]).text
     (mine,) = [s for s in web.core.for_user("alice").sources() if s.name == "added"]
     assert c.post("/sources/remove", data={"ref": str(mine.id), "csrf": token}).status_code == 303
 

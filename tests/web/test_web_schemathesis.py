@@ -4,23 +4,14 @@ client answers every fetch itself (a source someone adds is "not found")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from mlradar._config import Settings
-from mlradar._fetch import Fetcher, HostPolicy
 from tests.feedserver import FeedServer
-from tests.web.support import harness
-
-
-def offline(settings_: Settings, policies: Mapping[str, HostPolicy]) -> Fetcher:
-    transport = httpx.MockTransport(lambda request: httpx.Response(404, text="offline"))
-    return Fetcher(settings_, policies=policies, transport=transport)
+from tests.web.support import harness, offline
 
 
 @pytest.mark.slow

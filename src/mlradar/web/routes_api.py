@@ -26,6 +26,7 @@ from mlradar.types import (
     NewApiToken,
     OpmlImport,
     PaperDetail,
+    ProfileInit,
     SearchHit,
     Source,
     SourceUpdate,
@@ -373,6 +374,19 @@ def _ref(ref: str) -> int | str:
 )
 def remove_source(radar: RadarDep, ref: Annotated[str, PathParam(max_length=2000)]) -> Response:
     return _json(radar.remove_source(_ref(ref)))
+
+
+class ProfileIn(BaseModel):
+    profile: Literal["beginner", "researcher", "news"]
+
+
+@router.post(
+    "/profile",
+    response_model=ProfileInit,
+    summary="Follow a profile's sources from the catalog (`mlradar init --profile`)",
+)
+def init_profile(radar: RadarDep, body: ProfileIn) -> Response:
+    return _json(radar.init_profile(body.profile))
 
 
 class UpdateOut(BaseModel):

@@ -160,6 +160,24 @@ def add_source(
     return _see_other(f"/sources?notice={quote('added ' + added.display_name)}")
 
 
+@router.post("/sources/profile")
+def follow_profile(radar: PageRadar, profile: Annotated[str, Form(max_length=40)]) -> Response:
+    from urllib.parse import quote
+
+    done = radar.init_profile(profile)
+    text = f"following {len(done.subscribed)} more sources of the {done.profile} profile"
+    return _see_other(f"/sources?notice={quote(text + '; update to read them')}")
+
+
+@router.post("/sources/update")
+def update_sources(radar: PageRadar) -> Response:
+    from urllib.parse import quote
+
+    summary = radar.update()
+    text = f"updated: {summary.new} new items, {summary.failed} sources failed"
+    return _see_other(f"/sources?notice={quote(text)}")
+
+
 @router.post("/sources/remove")
 def remove_source(radar: PageRadar, ref: Annotated[str, Form(max_length=2000)]) -> Response:
     radar.remove_source(int(ref) if ref.isdigit() and len(ref) < 18 else ref)
