@@ -164,6 +164,7 @@ def test_a_new_user_reads_tags_dismisses_and_adds_a_source(
     page.keyboard.press("o")
     page.wait_for_url(re.compile(r".*/paper/"))
     assert page.locator("h2:has-text('Abstract')").count() == 1
+    page.wait_for_selector(".related-list a")  # fetched in place
     _shoot(page, "paper")
 
     page.keyboard.press("?")

@@ -99,6 +99,15 @@ def paper_page(
     return render(request, "paper.html", {"view": views.paper(radar, ref)})
 
 
+@router.get("/related/{ref:path}")
+def related_page(
+    request: Request, radar: PageRadar, ref: Annotated[str, PathParam(max_length=500)]
+) -> Response:
+    detail = radar.paper(ref)
+    found, note = views.related(radar, detail.ref, 20)
+    return render(request, "related.html", {"detail": detail, "related": found, "note": note})
+
+
 @router.get("/bibtex/{ref:path}")
 def paper_bibtex(radar: PageRadar, ref: Annotated[str, PathParam(max_length=500)]) -> Response:
     return Response(radar.export_bibtex(ids=[ref]), media_type="text/plain; charset=utf-8")
