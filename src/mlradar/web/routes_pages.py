@@ -15,6 +15,7 @@ from mlradar.exceptions import AuthError, InvalidInputError, RadarError
 from mlradar.web import views
 from mlradar.web._json import JsonResponse
 from mlradar.web.auth import (
+    cached,
     client_address,
     csrf_guard,
     new_session,
@@ -56,7 +57,9 @@ def home(
 ) -> Response:
     if tab not in views.TABS:
         raise InvalidInputError(f"no tab {tab!r}: use {', '.join(views.TABS)}")
-    view = views.queue(radar, tab, cursor=cursor)
+    view = cached(
+        request, radar, ("queue", tab, cursor), lambda: views.queue(radar, tab, cursor=cursor)
+    )
     return render(request, "queue.html", {"view": view, "tabs": views.TABS})
 
 
@@ -75,8 +78,19 @@ def search_page(
     sources = [s for s in source if s]
     if q.strip():
         try:
-            view = views.search(
-                radar, q, sources=sources, since=since or None, exhaustive=exhaustive, cursor=cursor
+            key = ("search", q, tuple(sources), since, exhaustive, cursor, 20)
+            view = cached(
+                request,
+                radar,
+                key,
+                lambda: views.search(
+                    radar,
+                    q,
+                    sources=sources,
+                    since=since or None,
+                    exhaustive=exhaustive,
+                    cursor=cursor,
+                ),
             )
         except InvalidInputError as exc:
             error = str(exc)
@@ -96,7 +110,8 @@ def search_page(
 def paper_page(
     request: Request, radar: PageRadar, ref: Annotated[str, PathParam(max_length=500)]
 ) -> Response:
-    return render(request, "paper.html", {"view": views.paper(radar, ref)})
+    view = cached(request, radar, ("paper", ref), lambda: views.paper(radar, ref))
+    return render(request, "paper.html", {"view": view})
 
 
 @router.get("/related/{ref:path}")
