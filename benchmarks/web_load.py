@@ -139,6 +139,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/mlradar-web-bench"))
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--cache-seconds", type=float, default=10.0, help="the server's view cache (0: off)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
@@ -207,6 +210,7 @@ def main() -> None:
                     "paper": paper["arxiv_id"],
                     "seconds": args.seconds,
                     "connections": args.connections,
+                    "cache_seconds": args.cache_seconds,
                     "load_average": os.getloadavg(),
                     "results": results,
                 },
