@@ -98,6 +98,17 @@ class Harness:
         return self.client(headers={"Authorization": f"Bearer {self.token(name)}"})
 
 
+def offline(settings: Any, policies: Any) -> Any:
+    """An HTTP client for the core that answers every request itself, 404: nothing leaves
+    the machine, whatever a test (or a generated request) makes the radar fetch."""
+    import httpx
+
+    from mlradar._fetch import Fetcher
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(404, text="offline"))
+    return Fetcher(settings, policies=policies, transport=transport)
+
+
 def make_user(core: RadarCore, name: str, feed_url: str | None = None) -> None:
     core.add_user(name)
     core.accounts.set_password(name, PASSWORD)
@@ -119,9 +130,10 @@ def build(db_url: str, server: FeedServer, users: tuple[str, ...] = ("alice", "b
         core.sync_rank_index()
 
 
-def open_core(db_url: str) -> RadarCore:
+def open_core(db_url: str, fetcher_factory: Any = None) -> RadarCore:
     return RadarCore.open(
         db_url,
+        fetcher_factory=fetcher_factory,
         allow_private_networks=True,
         allow_signup=True,
         embedding_model="none-installed-model-xyz",
@@ -129,8 +141,14 @@ def open_core(db_url: str) -> RadarCore:
 
 
 @contextmanager
-def harness(db_url: str, server: FeedServer, *, local_user: str | None = None) -> Iterator[Harness]:
-    core = open_core(db_url)
+def harness(
+    db_url: str,
+    server: FeedServer,
+    *,
+    local_user: str | None = None,
+    fetcher_factory: Any = None,
+) -> Iterator[Harness]:
+    core = open_core(db_url, fetcher_factory)
     try:
         yield Harness(core, create_app(core, WebSettings(local_user=local_user)), server)
     finally:

@@ -187,6 +187,10 @@ def test_catalog_and_path(web: Harness) -> None:
     c.delete(f"/api/v1/path/{slug}/done")
     assert c.get("/api/v1/path").json()["steps"][0]["done"] is False
     is_problem(c.post("/api/v1/path/no-such-slug/done"), 404)
+    # Following a profile stores its feeds; nothing is fetched until an update.
+    followed = c.post("/api/v1/profile", json={"profile": "news"}).json()
+    assert followed["profile"] == "news" and followed["subscribed"]
+    is_problem(c.post("/api/v1/profile", json={"profile": "wizard"}), 422)
 
 
 def test_tokens_are_shown_once_hashed_and_revocable(web: Harness) -> None:

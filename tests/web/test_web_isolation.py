@@ -11,7 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.web.support import Harness, all_routes
+from tests.feedserver import FeedServer
+from tests.web.support import Harness, all_routes, harness, offline
 
 #: Strings that are Alice's alone: her name, her name for her source, her tag, her token's
 #: name, her feed's address.
@@ -79,6 +80,9 @@ CASES: dict[tuple[str, str], Case] = {
         )
     ),
     ("GET", "/api/v1/sources"): Case(lambda c, x: c.get("/api/v1/sources")),
+    ("POST", "/api/v1/profile"): Case(
+        lambda c, x: c.post("/api/v1/profile", json={"profile": "news"})
+    ),
     ("POST", "/api/v1/sources"): _own_input(Case(follow_hers_and_leave, ok=(201,))),
     ("GET", "/api/v1/sources/opml"): Case(lambda c, x: c.get("/api/v1/sources/opml")),
     ("POST", "/api/v1/sources/opml"): Case(
@@ -125,7 +129,13 @@ def snapshot(web: Harness) -> dict[str, Any]:
     }
 
 
-def test_two_users_through_every_api_route(web: Harness) -> None:
+def test_two_users_through_every_api_route(web_db: str, feed_server: FeedServer) -> None:
+    # Offline: Bob follows a catalog profile here, and nothing may leave the machine.
+    with harness(web_db, feed_server, fetcher_factory=offline) as web:
+        two_users(web)
+
+
+def two_users(web: Harness) -> None:
     alice = web.core.for_user("alice")
     alice.tag("secret-tag", ["2505.00001", "2505.00002"])
     alice.like(["2505.00003"])

@@ -17,6 +17,7 @@ def serve_app(
     login: bool | None,
     *,
     secure_cookies: bool = False,
+    cache_seconds: float = 10.0,
 ) -> None:
     """Serve the app for the CLI's radar: local single-user mode on loopback unless
     ``login`` (or sign-up) asks for accounts; accounts always on any other address."""
@@ -46,7 +47,10 @@ def serve_app(
 
     from mlradar.web import WebSettings, create_app
 
-    app = create_app(c, WebSettings(local_user=local_user, secure_cookies=secure_cookies))
+    web = WebSettings(
+        local_user=local_user, secure_cookies=secure_cookies, cache_seconds=cache_seconds
+    )
+    app = create_app(c, web)
     shown = f"[{host}]" if ":" in host else host
     mode = f"as {local_user}, no login (loopback only)" if local_user else "with login"
     console.print(f"serving http://{shown}:{port}/ {mode}; Ctrl-C stops", highlight=False)
@@ -70,6 +74,14 @@ def register(app: typer.Typer) -> None:
         secure_cookies: bool = typer.Option(
             False, "--secure-cookies", help="Mark the session cookie Secure (behind HTTPS)."
         ),
+        cache_seconds: float = typer.Option(
+            10.0,
+            "--cache-seconds",
+            min=0,
+            help="Keep a page's lists this long per user (a user's own writes drop them); 0: off.",
+        ),
     ) -> None:
         """Serve the reading pages and the REST API (/api/v1, docs at /docs)."""
-        serve_app(ctx, host, port, login, secure_cookies=secure_cookies)
+        serve_app(
+            ctx, host, port, login, secure_cookies=secure_cookies, cache_seconds=cache_seconds
+        )

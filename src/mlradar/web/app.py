@@ -38,6 +38,8 @@ class WebSettings:
     secure_cookies: bool = False
     """Mark the session cookie Secure even on plain HTTP (requests seen as HTTPS always are)."""
     session_days: int = 30
+    cache_seconds: float = 10.0
+    """How long a page's records are kept per user (see :mod:`mlradar.web.cache`); 0: off."""
 
 
 class SecurityHeaders:
@@ -98,6 +100,7 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     """The web app and REST API over ``core`` (which the caller keeps and closes)."""
     from mlradar.web import problems, render, routes_api, routes_pages
     from mlradar.web.auth import SessionCodec
+    from mlradar.web.cache import ViewCache
 
     web = settings or WebSettings()
     app = FastAPI(
@@ -114,6 +117,7 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     app.state.codec = SessionCodec(core.accounts.secret_key(), max_age)
     app.state.local_user = core.ensure_user(web.local_user) if web.local_user is not None else None
     app.state.templates = render.templates()
+    app.state.cache = ViewCache(web.cache_seconds)
     problems.install(app)
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from mlradar._radar import Radar, RadarCore
     from mlradar.types import User
     from mlradar.web.app import WebSettings
+    from mlradar.web.cache import ViewCache
+
+T = TypeVar("T")
 
 COOKIE = "mlradar_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -151,6 +155,7 @@ async def csrf_guard(request: Request) -> None:
         return
     who = principal(request)
     if who.via == "token":
+        forget_cached(request, who)
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
@@ -165,6 +170,20 @@ async def csrf_guard(request: Request) -> None:
             "CSRF check failed",
             "this form or request lacks its CSRF token (reload the page and try again)",
         )
+    forget_cached(request, who)
+
+
+def forget_cached(request: Request, who: Principal) -> None:
+    """An unsafe request may change what the user's pages show: drop their cached views
+    (every write route passes here, so a new one cannot forget to)."""
+    if who.user is not None:
+        request.app.state.cache.forget_user(who.user.id)
+
+
+def cached(request: Request, radar: Radar, key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, or its value from a few seconds ago for this user and ``key``."""
+    cache: ViewCache = request.app.state.cache
+    return cache.get_or_make(radar._user_id, key, make)
 
 
 def client_address(request: Request) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,14 +16,38 @@ from starlette.responses import Response
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+#: Elements that would make the reader's browser fetch from the feed's host: a page of
+#: mlradar makes no third-party requests (the CSP would block them; this keeps the console
+#: clean and the layout whole).  Their content (alt text aside) is kept.
+_MEDIA = frozenset({"img", "picture", "source", "video", "audio", "track", "map", "area"})
+
+
+@lru_cache(maxsize=1)
+def _page_cleaner() -> Any:
+    import nh3
+
+    tags = set(nh3.ALLOWED_TAGS) - _MEDIA - {"script", "style"}
+    attributes = {t: set(a) for t, a in nh3.ALLOWED_ATTRIBUTES.items() if t not in _MEDIA}
+    attributes["*"] = attributes.get("*", set()) | {"title", "lang"}
+    return nh3.Cleaner(
+        tags=tags,
+        clean_content_tags={"script", "style"},
+        attributes=attributes,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
 def _safe_html(value: str | None) -> Any:
-    """Feed HTML, sanitized here too (stored HTML was sanitized on the way in; this keeps
-    a page safe even from rows written by an older version)."""
+    """Feed HTML, sanitized again here (stored HTML was sanitized on the way in; this keeps
+    a page safe even from rows an older version wrote) and without media elements."""
     from markupsafe import Markup
 
     from mlradar._content.html import sanitize_html
 
-    return Markup(sanitize_html(value or "", None))  # noqa: S704 - sanitized by nh3 just above
+    cleaned = _page_cleaner().clean(sanitize_html(value or "", None))
+    return Markup(cleaned)  # noqa: S704 - sanitized by nh3 twice just above
 
 
 def _day(value: date | datetime | None) -> str:

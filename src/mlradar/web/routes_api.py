@@ -26,6 +26,7 @@ from mlradar.types import (
     NewApiToken,
     OpmlImport,
     PaperDetail,
+    ProfileInit,
     SearchHit,
     Source,
     SourceUpdate,
@@ -35,7 +36,7 @@ from mlradar.types import (
 )
 from mlradar.web import views
 from mlradar.web._json import JsonResponse
-from mlradar.web.auth import api_radar, csrf_guard, current_user, principal
+from mlradar.web.auth import api_radar, cached, csrf_guard, current_user, principal
 from mlradar.web.problems import PROBLEM
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -148,6 +149,7 @@ def item(radar: RadarDep, item_id: Annotated[int, PathParam(ge=1, le=2**62)]) ->
 
 @router.get("/search", response_model=HitsPage, summary="Full-text search (`mlradar search`)")
 def search(
+    request: Request,
     radar: RadarDep,
     q: Annotated[str, Query(min_length=1, max_length=1000)],
     source: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006 - FastAPI's idiom
@@ -156,8 +158,14 @@ def search(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Response:
-    view = views.search(
-        radar, q, sources=source, since=since, exhaustive=exhaustive, limit=limit, cursor=cursor
+    key = ("search", q, tuple(source), since, exhaustive, cursor, limit)
+    view = cached(
+        request,
+        radar,
+        key,
+        lambda: views.search(
+            radar, q, sources=source, since=since, exhaustive=exhaustive, limit=limit, cursor=cursor
+        ),
     )
     return _json(view.page)
 
@@ -171,12 +179,16 @@ class QueueOut(BaseModel):
 
 @router.get("/queue/{tab}", response_model=QueueOut, summary="The queue: for you, new, discussed")
 def queue(
+    request: Request,
     radar: RadarDep,
     tab: Literal["foryou", "new", "discussed"],
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Response:
-    return _json(views.queue(radar, tab, limit=limit, cursor=cursor))
+    key = ("queue", tab, cursor, limit)
+    return _json(
+        cached(request, radar, key, lambda: views.queue(radar, tab, limit=limit, cursor=cursor))
+    )
 
 
 @router.get("/recommend", response_model=RecsPage, summary="Recommendations (`mlradar recommend`)")
@@ -373,6 +385,19 @@ def _ref(ref: str) -> int | str:
 )
 def remove_source(radar: RadarDep, ref: Annotated[str, PathParam(max_length=2000)]) -> Response:
     return _json(radar.remove_source(_ref(ref)))
+
+
+class ProfileIn(BaseModel):
+    profile: Literal["beginner", "researcher", "news"]
+
+
+@router.post(
+    "/profile",
+    response_model=ProfileInit,
+    summary="Follow a profile's sources from the catalog (`mlradar init --profile`)",
+)
+def init_profile(radar: RadarDep, body: ProfileIn) -> Response:
+    return _json(radar.init_profile(body.profile))
 
 
 class UpdateOut(BaseModel):

@@ -15,6 +15,7 @@ from mlradar.exceptions import AuthError, InvalidInputError, RadarError
 from mlradar.web import views
 from mlradar.web._json import JsonResponse
 from mlradar.web.auth import (
+    cached,
     client_address,
     csrf_guard,
     new_session,
@@ -56,7 +57,9 @@ def home(
 ) -> Response:
     if tab not in views.TABS:
         raise InvalidInputError(f"no tab {tab!r}: use {', '.join(views.TABS)}")
-    view = views.queue(radar, tab, cursor=cursor)
+    view = cached(
+        request, radar, ("queue", tab, cursor), lambda: views.queue(radar, tab, cursor=cursor)
+    )
     return render(request, "queue.html", {"view": view, "tabs": views.TABS})
 
 
@@ -75,8 +78,19 @@ def search_page(
     sources = [s for s in source if s]
     if q.strip():
         try:
-            view = views.search(
-                radar, q, sources=sources, since=since or None, exhaustive=exhaustive, cursor=cursor
+            key = ("search", q, tuple(sources), since, exhaustive, cursor, 20)
+            view = cached(
+                request,
+                radar,
+                key,
+                lambda: views.search(
+                    radar,
+                    q,
+                    sources=sources,
+                    since=since or None,
+                    exhaustive=exhaustive,
+                    cursor=cursor,
+                ),
             )
         except InvalidInputError as exc:
             error = str(exc)
@@ -96,7 +110,17 @@ def search_page(
 def paper_page(
     request: Request, radar: PageRadar, ref: Annotated[str, PathParam(max_length=500)]
 ) -> Response:
-    return render(request, "paper.html", {"view": views.paper(radar, ref)})
+    view = cached(request, radar, ("paper", ref), lambda: views.paper(radar, ref))
+    return render(request, "paper.html", {"view": view})
+
+
+@router.get("/related/{ref:path}")
+def related_page(
+    request: Request, radar: PageRadar, ref: Annotated[str, PathParam(max_length=500)]
+) -> Response:
+    detail = radar.paper(ref)
+    found, note = views.related(radar, detail.ref, 20)
+    return render(request, "related.html", {"detail": detail, "related": found, "note": note})
 
 
 @router.get("/bibtex/{ref:path}")
@@ -158,6 +182,24 @@ def add_source(
     from urllib.parse import quote
 
     return _see_other(f"/sources?notice={quote('added ' + added.display_name)}")
+
+
+@router.post("/sources/profile")
+def follow_profile(radar: PageRadar, profile: Annotated[str, Form(max_length=40)]) -> Response:
+    from urllib.parse import quote
+
+    done = radar.init_profile(profile)
+    text = f"following {len(done.subscribed)} more sources of the {done.profile} profile"
+    return _see_other(f"/sources?notice={quote(text + '; update to read them')}")
+
+
+@router.post("/sources/update")
+def update_sources(radar: PageRadar) -> Response:
+    from urllib.parse import quote
+
+    summary = radar.update()
+    text = f"updated: {summary.new} new items, {summary.failed} sources failed"
+    return _see_other(f"/sources?notice={quote(text)}")
 
 
 @router.post("/sources/remove")

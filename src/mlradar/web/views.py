@@ -320,14 +320,25 @@ def _library_state(radar: Radar, ref: str) -> tuple[tuple[str, ...], str | None,
     return (), None, False
 
 
-def paper(radar: Radar, ref: str, *, related_limit: int = 8) -> PaperView:
-    detail = radar.paper(ref)
-    related: list[Recommendation] = []
-    note = None
+def related(radar: Radar, ref: str, limit: int = 8) -> tuple[list[Recommendation], str | None]:
+    """The papers most like ``ref``, or why there are none."""
     try:
-        related = radar.related(detail.ref, limit=related_limit)
+        return radar.related(ref, limit=limit), None
     except RadarError as exc:
-        note = str(exc)
+        return [], str(exc)
+
+
+def paper(
+    radar: Radar, ref: str, *, with_related: bool = False, related_limit: int = 8
+) -> PaperView:
+    """A paper's page.  Related papers are optional: ranking the whole corpus against one
+    paper takes seconds on 75k papers, so the page loads them apart (its own URL, or
+    fetched in place by the page's script)."""
+    detail = radar.paper(ref)
+    found: list[Recommendation] = []
+    note = None
+    if with_related:
+        found, note = related(radar, detail.ref, related_limit)
     why = None
     window = for_you_window(radar)
     if window is not None and detail.arxiv_id:
@@ -337,7 +348,7 @@ def paper(radar: Radar, ref: str, *, related_limit: int = 8) -> PaperView:
             recs = []
         why = next((r for r in recs if r.arxiv_id == detail.arxiv_id), None)
     tags, reaction, read = _library_state(radar, detail.ref)
-    return PaperView(detail, tuple(related), note, why, tags, reaction, read)
+    return PaperView(detail, tuple(found), note, why, tags, reaction, read)
 
 
 @dataclass(frozen=True, slots=True)

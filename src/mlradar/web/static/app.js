@@ -38,7 +38,8 @@
     event.preventDefault();
     var body = new FormData(form, event.submitter || undefined);
     var action = body.get("action") || (form.classList.contains("done-form") ? "done" : "");
-    fetch(form.action, {
+    // getAttribute: the form's field named "action" shadows the form.action property.
+    fetch(form.getAttribute("action"), {
       method: "POST",
       body: body,
       credentials: "same-origin",
@@ -53,6 +54,34 @@
       if (status) status.textContent = "error: " + error.message;
     });
   });
+
+  // A paper's related papers: ranking the corpus takes a moment, so the page asks for them
+  // after it is shown (without JavaScript, the link opens them on their own page).
+  var related = document.getElementById("related");
+  if (related && window.fetch) {
+    var list = related.querySelector(".related-list");
+    list.textContent = "finding papers like this one…";
+    fetch("/api/v1/related/" + encodeURIComponent(related.dataset.ref) + "?limit=8", {
+      credentials: "same-origin", headers: { "Accept": "application/json" },
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        list.textContent = "";
+        if (!response.ok) { list.textContent = data.detail || "no related papers"; return; }
+        data.items.forEach(function (rec) {
+          var p = document.createElement("p");
+          var a = document.createElement("a");
+          a.href = "/paper/" + encodeURIComponent(rec.arxiv_id || "");
+          a.textContent = rec.title;
+          var why = document.createElement("span");
+          why.className = "meta";
+          why.textContent = " " + rec.reason;
+          p.appendChild(a);
+          p.appendChild(why);
+          list.appendChild(p);
+        });
+      });
+    }).catch(function () { list.textContent = ""; });
+  }
 
   var rows = function () { return Array.prototype.slice.call(document.querySelectorAll("main .row")); };
   var current = -1;
