@@ -114,3 +114,24 @@ def test_the_head_read_from_the_files_is_alembics() -> None:
     from mlradar._storage._engine import head_revision
 
     assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_0010_digests_feeds_worker_adds_tables_and_keeps_everything(any_db_url: str) -> None:
+    engine = _at_revision(any_db_url, "0006")
+    now = datetime(2025, 3, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO users (name, created_at) VALUES ('ada', :n)"), {"n": now})
+        conn.execute(
+            sa.text("INSERT INTO user_state (user_id, key, value) VALUES (1, 'digest:*', :v)"),
+            {"v": "2025-02-22/2025-02-28"},
+        )
+    engine.dispose()
+    storage = open_storage(any_db_url)
+    try:
+        (ada,) = storage.list_users()
+        assert ada.name == "ada"
+        assert storage.get_user_state(ada.id, "digest:*") == "2025-02-22/2025-02-28"
+        assert storage.list_digests(ada.id) == [] and storage.list_feed_tokens(ada.id) == []
+        assert storage.digest_schedules() == [] and storage.last_update_run() is None
+    finally:
+        storage.close()

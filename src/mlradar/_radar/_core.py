@@ -281,8 +281,10 @@ class RadarCore:
 
     def atom_feed_for_token(self, token: str, view: FeedView) -> bytes:
         """The Atom feed ``view`` of the token's user, when the token opens it."""
+        from mlradar._feedsout import parse_view
         from mlradar._radar._feedsout import check_feed_scope
 
+        view = parse_view(view.kind, view.arg)  # one spelling, before comparing scopes
         radar, scope = self.radar_for_feed_token(token)
         check_feed_scope(scope, view)
         return radar.atom_feed(view)
