@@ -125,3 +125,105 @@ def test_corpora_exact_where_fast(
     _report(tmp_path, corpus, counts, fallbacks)
     assert not differences, "\n".join(differences)
     assert counts["fast"] + counts["fallback"] == len(files)
+
+
+_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+     xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<channel><title>T &amp; &lt;b&gt;co&lt;/b&gt;</title><link>http://example.org/</link>
+<image><title>ignored</title><url>http://example.org/i.png</url></image>
+{items}
+</channel></rss>"""
+_ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">A &lt;i&gt;feed&lt;/i&gt;</title>
+<id>tag:example.org,2026:feed</id>
+{items}
+</feed>"""
+#: Corners of feedparser's rules the real feeds may not all reach, each written small.
+_CORNERS = {
+    "guid before link, permalink": _RSS.format(
+        items="<item><guid>http://example.org/a</guid><title>a</title>"
+        "<link>http://example.org/a?x=1&amp;amp;y=2</link></item>"
+    ),
+    "guid only, permalink": _RSS.format(items="<item><guid>http://example.org/b</guid></item>"),
+    "guid only, not a permalink": _RSS.format(
+        items='<item><guid isPermaLink="false">b-1</guid><title>b</title></item>'
+    ),
+    "title that looks like HTML": _RSS.format(
+        items="<item><title>&lt;b&gt;bold&lt;/b&gt; &amp;amp; x</title>"
+        "<link>http://example.org/c</link></item>"
+    ),
+    "UTF-8 read as Latin-1, CP1252 controls": _RSS.format(
+        items="<item><title>caf\u00c3\u00a9 \u0092quoted\u0093</title>"
+        "<link>http://example.org/d</link><description>\u00c3\u00a9t\u00c3\u00a9</description>"
+        "</item>"
+    ),
+    "categories merge into a term-less tag": _RSS.format(
+        items='<item><title>e</title><category domain="d"></category><category>x</category>'
+        "<category>x</category><dc:subject>y</dc:subject></item>"
+    ),
+    "content before description, an e-mail author": _RSS.format(
+        items="<item><title>f</title><content:encoded><![CDATA[<p>full</p>]]></content:encoded>"
+        "<description>short</description><author>ann@example.org (Ann Lee)</author>"
+        "<pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate><dc:date>2026-12-02T10:00:00Z</dc:date>"
+        "</item>"
+    ),
+    "content only, dc:creator, odd date": _RSS.format(
+        items="<item><title>g</title><content:encoded>&lt;p&gt;only&lt;/p&gt;</content:encoded>"
+        "<dc:creator>Bo</dc:creator><pubDate>sometime in 2026</pubDate></item>"
+    ),
+    "two titles, the first empty": _RSS.format(
+        items="<item><title> </title><title>second</title><title>third</title></item>"
+    ),
+    "atom: id before links, e-mail-only author, sticky xml:base": _ATOM.format(
+        items="<entry><id>http://example.org/e/1</id><title>one</title>"
+        '<link rel="self" href="/self/1"/><author><email>x@example.org</email></author>'
+        '<content type="html" xml:base="http://example.org/base/">&lt;a href="p"&gt;p&lt;/a&gt;'
+        "</content><summary>sum</summary><updated>2026-12-01T00:00:00Z</updated>"
+        '<category term="t" label="L"/></entry>'
+        '<entry><title>two</title><link href="rel/2"/><id>tag:x,2026:2</id>'
+        "<author><name> Ann </name><uri>http://example.org/ann</uri></author>"
+        "<content>plain &lt;text&gt;</content><published>2026-11-30T00:00:00+02:00</published>"
+        "</entry>"
+    ),
+}
+#: Documents the fast path must hand to feedparser (and what feedparser makes of them).
+_UNCLEAN = {
+    "ill-formed": b"<rss version='2.0'><channel><item><title>x</item></channel></rss>",
+    "not UTF-8": b"<rss version='2.0'><channel><item><title>caf\xe9</title></item></channel></rss>",
+    "Latin-1 declared": b'<?xml version="1.0" encoding="iso-8859-1"?>'
+    b"<rss version='2.0'><channel><item><title>caf\xe9</title></item></channel></rss>",
+    "deep nesting": b"<rss version='2.0'><channel><item><title>t</title>"
+    + b"<x>" * 300
+    + b"</x>" * 300
+    + b"</item></channel></rss>",
+    "xhtml content": _ATOM.format(
+        items='<entry><title>x</title><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+        "<p>x</p></div></content></entry>"
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CORNERS))
+def test_corners_take_the_fast_path_and_match_feedparser(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _CORNERS[name].encode("utf-8")
+    assert _fast_reason(data) is None
+    fast = _outcome(data, "http://example.org/feed")
+    monkeypatch.setattr(feed_module, "parse_clean", lambda data, charset: _OFF)
+    slow = _outcome(data, "http://example.org/feed")
+    assert isinstance(slow, ParsedFeed) and slow.entries
+    assert fast == slow, _describe(name, fast, slow)
+
+
+@pytest.mark.parametrize("name", sorted(_UNCLEAN))
+def test_unclean_documents_fall_back_with_a_reason(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _UNCLEAN[name]
+    reason = _fast_reason(data)
+    assert reason and "\n" not in reason
+    fast = _outcome(data, "http://example.org/feed")
+    monkeypatch.setattr(feed_module, "parse_clean", lambda data, charset: _OFF)
+    assert fast == _outcome(data, "http://example.org/feed")
