@@ -7,7 +7,7 @@ its ratio to feedparser's.  Two levels:
 
 * the parser alone: ``feedparser.parse`` as mlradar calls it (sanitizer off), the fast
   path's ``parse_clean`` and, when it is installed, fastfeedparser (for reference: it is
-  not used, see docs/bench-speedfeeds.md);
+  not used, see docs/benchmarks.md, "Feeds: a compiled parse path");
 * the whole ``parse_feed`` (prepare, parse, nh3, plain text, ids, keys), with the fast
   path switched off and on.
 

@@ -17,7 +17,7 @@ from mlradar._catalog.kinds import detect_kind, list_file_kind
 from mlradar._catalog.markdown import parse_markdown_list
 
 SAMPLE = Path(__file__).parent / "fixtures" / "catalog" / "kind-sample.tsv"
-#: Measured: 78 of 100 before issue 13's fixes, 92 after (docs/bench-cli.md).
+#: Measured: 78 of 100 before issue 13's fixes, 92 after (docs/benchmarks.md, issue 13).
 MIN_CORRECT = 90
 
 
