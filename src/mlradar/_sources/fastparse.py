@@ -10,7 +10,7 @@ under the keys :mod:`mlradar._sources.feed` reads: ``id``, ``link``, ``title(_de
 ``_fp_raw_entry`` then turns either result into entries, so both paths share every step
 after the parse.
 
-Why not fastfeedparser: it was measured first (see ``docs/benchmarks.md, "Feeds: a compiled parse path"``).  On the
+Why not fastfeedparser: it was measured first (``docs/benchmarks.md``, the feed parse path).  On the
 real feeds 3,591 of 4,090 entries came out different from feedparser's, for reasons no
 mapping can undo: it synthesizes ``content`` from an RSS description and a description
 from content, takes a guid from the link, and keeps no raw date strings.  lxml, already a
