@@ -22,7 +22,7 @@ from mlradar._connectors import (
 from mlradar._fetch import HostPolicy
 from mlradar._identity import content_hash
 from mlradar._model import DiscussionSignal, ParsedEntry
-from mlradar.exceptions import NotFoundError, SourceExistsError, UserExistsError
+from mlradar.exceptions import NotFoundError, RadarError, SourceExistsError, UserExistsError
 from tests.feedserver import serving
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>
@@ -139,6 +139,34 @@ def test_a_spec_no_connector_takes_is_a_clear_error(core: RadarCore) -> None:
         radar.add_source("nonsense without dots")
     with pytest.raises(ValueError, match="only http and https"):
         radar.add_source("ftp://example.org/feed")
+
+
+@pytest.mark.parametrize("text", ["[", "http://[::1", "https://[nope]/feed"])
+def test_a_malformed_url_is_a_clear_error_whichever_connector_reads_it(
+    core: RadarCore, text: str
+) -> None:
+    radar = core.for_user(core.ensure_user("default"))
+    with pytest.raises(ValueError, match=r"not a well-formed source|not a source"):
+        radar.add_source(text)
+    assert radar.sources() == []
+
+
+def test_a_connector_whose_spec_parser_crashes_is_a_radar_error(
+    db_url: str, echo: EchoConnector
+) -> None:
+    class Broken(EchoConnector):
+        kind = "broken"
+
+        def parse_spec(self, text: str) -> SourceSpec | None:
+            raise KeyError(text)
+
+    settings = Settings(database_url=db_url, allow_private_networks=True)
+    registry = default_registry(settings, plugins=False)
+    registry.mount(Broken())
+    with RadarCore.open(db_url, registry=registry, allow_private_networks=True) as c:
+        radar = c.for_user(c.ensure_user("default"))
+        with pytest.raises(RadarError, match="the broken connector failed to read"):
+            radar.add_source("https://example.org/feed.xml")
 
 
 # -- one core, a view per user ---------------------------------------------------------------

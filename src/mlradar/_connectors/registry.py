@@ -61,7 +61,19 @@ class Registry:
         if not text:
             raise InvalidInputError("give a feed URL, a web page, or a source such as arxiv:cs.LG")
         for connector in self._in_order():
-            spec = connector.parse_spec(text)
+            try:
+                spec = connector.parse_spec(text)
+            except RadarError:
+                raise
+            except ValueError as exc:
+                # urllib raises ValueError on input such as "[" (an unclosed IPv6 host);
+                # the text is then malformed for every connector, not just this one.
+                raise InvalidInputError(f"{text!r} is not a well-formed source: {exc}") from exc
+            except Exception as exc:
+                # A plug-in's bug is an error on this input, not a crash of the caller.
+                raise RadarError(
+                    f"the {connector.kind} connector failed to read {text!r}: {exc!r}"
+                ) from exc
             if spec is not None:
                 return connector, spec
         raise InvalidInputError(
