@@ -5,6 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from mlradar import RadarCore
 from mlradar._config import Settings
@@ -35,3 +39,11 @@ def item_refs(db_url: str, item_id: int) -> list[tuple[str, str]]:
             "SELECT kind, ref FROM item_refs WHERE item_id = ? ORDER BY rowid", (item_id,)
         ).fetchall()
     return [(str(k), str(r)) for k, r in rows]
+
+
+def vcr_body(path: Path) -> str:
+    """The body of the first recorded response of a VCR cassette (either of its layouts)."""
+    doc: Any = yaml.safe_load(path.read_text("utf-8"))
+    response = doc["interactions"][0]["response"]
+    body = response.get("body", {}).get("string") if "body" in response else None
+    return str(body if body is not None else response["content"])

@@ -19,6 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LAST_MODIFIED = "Tue, 01 Jul 2025 00:00:00 GMT"
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a radar opening dozens of connections at
+    # once on a loaded machine then sees SYNs dropped and retried a second or more later,
+    # which a test with a 2 s connect timeout reads as a dead server.
+    request_queue_size = 128
+
+
 @dataclass
 class Route:
     body: bytes = b""
@@ -41,7 +48,7 @@ class FeedServer:
         self.requests: list[Seen] = []
         self.gzip = True
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from mlradar import make_radar
 from mlradar._config import Settings
 from mlradar._enrich import S2Client, s2_policies
 from mlradar._enrich.s2 import parse
 from mlradar.exceptions import ParseError
+from tests.connector_support import vcr_body
 from tests.feedserver import FeedServer, serving
 
 TURING = "DOI:10.1093/mind/lix.236.433"
@@ -23,11 +22,7 @@ BROKEN = "DOI:10.1000/broken"
 
 
 def _cassette(data: Path, name: str) -> str:
-    """The body of the first recorded response of a VCR cassette."""
-    doc: Any = yaml.safe_load((data / name).read_text("utf-8"))
-    response = doc["interactions"][0]["response"]
-    body = response.get("body", {}).get("string") if "body" in response else None
-    return str(body if body is not None else response["content"])
+    return vcr_body(data / name)
 
 
 @pytest.fixture
