@@ -318,6 +318,32 @@ def test_a_hugo_zero_date_is_missing_and_shown_as_the_fetch_date(
     assert "2025-07-01" in next(line for line in out.splitlines() if "Post" in line)
 
 
+def test_an_undated_item_of_the_first_fetch_sorts_last_and_a_later_one_by_arrival(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.feedserver import serving
+
+    monkeypatch.setenv("MLRADAR_ALLOW_PRIVATE_NETWORKS", "1")
+    later = HUGO.replace(
+        "<item><title>FAQ", "<item><title>News</title><guid>n</guid></item><item><title>FAQ"
+    )
+    with serving(lambda s: s.add("/hugo.xml", HUGO)) as server:
+        invoke(db_url, "sources", "add", server.url("/hugo.xml"))
+        invoke(db_url, "update")
+        # Sorted by the fetch date, the FAQ was on top of a blog whose posts are months old.
+        titles = [i["title"] for i in json.loads(invoke(db_url, "items", "--json")[1])]
+        assert titles == ["Post", "FAQ"]
+        server.add("/hugo.xml", later)
+        invoke(db_url, "update", "--force")
+    # An undated item that appears later is news: it sorts by when it was first seen.
+    titles = [i["title"] for i in json.loads(invoke(db_url, "items", "--json")[1])]
+    assert titles == ["News", "Post", "FAQ"]
+    since = json.loads(invoke(db_url, "items", "--json", "--since", "2025-01-01")[1])
+    assert [i["title"] for i in since] == ["News", "Post"]
+
+
 # -- input that should be refused --------------------------------------------------------------
 
 
@@ -346,16 +372,27 @@ def test_a_second_listing_of_the_same_category_warns(db_url: str) -> None:
     assert "warning" not in err
 
 
-def test_a_paper_version_that_is_not_stored_is_said(db_url: str, snapshot: Path) -> None:
-    # The real snapshot (built from daily listings) knows only each paper's first version:
-    # a later one is noted, not refused, since arXiv may well have it.
+def test_a_paper_version_the_record_does_not_have_is_refused(
+    db_url: str, snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     invoke(db_url, "arxiv", "import", str(snapshot))
     code, _, err = invoke(db_url, "paper", "2503.11677v1")
     assert (code, err) == (0, "")
     code, out, err = invoke(db_url, "paper", "2503.11677v9")
-    assert code == 0
-    assert "note: arXiv:2503.11677v9 is not a version stored here (known: v1)" in err
-    assert "Simulation of prosthetic vision" in out
+    assert (code, out) == (1, "")
+    assert "arXiv:2503.11677v9 is not a version of this paper (known: v1)" in err
+    assert "`mlradar paper 2503.11677` shows it; --fetch checks arXiv's current record" in err
+    # --fetch asks arXiv for the current record first, and refuses only if it lacks it too.
+    from mlradar import make_radar
+    from mlradar._radar import Radar
+    from mlradar.exceptions import NotFoundError
+
+    asked: list[list[str]] = []
+    monkeypatch.setattr(Radar, "fetch_papers", lambda self, refs: asked.append(list(refs)) or [])
+    with make_radar(db_url) as radar, pytest.raises(NotFoundError) as refused:
+        radar.paper("arXiv:2503.11677v9", fetch=True)
+    assert asked == [["2503.11677"]]
+    assert "--fetch" not in str(refused.value)
 
 
 # -- Ctrl-C in arxiv import --------------------------------------------------------------------

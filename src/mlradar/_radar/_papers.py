@@ -147,13 +147,21 @@ class PapersMixin(RadarBase):
     def paper(self, ref: str, *, fetch: bool = False) -> PaperDetail:
         """A paper and the items that mention it.  ``ref``: ``2503.11677``,
         ``arXiv:2503.11677v2``, an abs/pdf/html link, ``doi:...``, ``openreview:...``.
-        With ``fetch``, an arXiv paper not stored yet is read from arXiv's API.
-        NotFoundError when nothing is known."""
+        With ``fetch``, an arXiv paper not stored yet (or a version of it not stored) is read
+        from arXiv's API.  NotFoundError when nothing is known, and when ``ref`` names a
+        version the paper's record does not have (``2503.11677v9`` of a paper with one)."""
         key = self._paper_key(ref)
         paper = self._storage.get_paper(key)
-        if paper is None and fetch and isinstance(key, PaperId) and key.scheme == "arxiv":
-            fetched = self.fetch_papers([key.value])
-            paper = fetched[0] if fetched else None
+        arxiv_key = isinstance(key, PaperId) and key.scheme == "arxiv"
+        if fetch and arxiv_key and (paper is None or self._missing_version(ref, paper)):
+            fetched = self.fetch_papers([key.value])  # type: ignore[union-attr]
+            paper = fetched[0] if fetched else paper
+        if paper is not None and (missing := self._missing_version(ref, paper)):
+            hint = "" if fetch else "; --fetch checks arXiv's current record"
+            raise NotFoundError(
+                f"arXiv:{paper.arxiv_id}v{missing[0]} is not a version of this paper "
+                f"(known: {missing[1]}): `mlradar paper {paper.arxiv_id}` shows it{hint}"
+            )
         if paper is not None:
             keys = paper_keys(paper)
         elif isinstance(key, PaperId):
@@ -178,21 +186,18 @@ class PapersMixin(RadarBase):
             mentions=mentions,
         )
 
-    def unknown_version(self, ref: str, paper: Paper) -> str | None:
-        """A note when ``ref`` names a version (``2503.11677v9``) the stored versions do not
-        include, else None.  A note, not an error: a snapshot built from daily listings
-        knows only the first version, so a later one may well exist."""
+    @staticmethod
+    def _missing_version(ref: str, paper: Paper) -> tuple[int, str] | None:
+        """``(version, "v1, v2")`` when ``ref`` names a version the paper's stored versions
+        do not include, else None.  A paper stored without its version list (a listing
+        entry) cannot tell, and is taken as having it."""
         if not paper.versions or not _is_arxiv(ref):
             return None
         _, version = parse_arxiv_id(ref)
         known = sorted(v.version for v in paper.versions)
         if version is None or version in known:
             return None
-        listed = ", ".join(f"v{v}" for v in known)
-        return (
-            f"arXiv:{paper.arxiv_id}v{version} is not a version stored here (known: {listed}); "
-            "showing the paper as stored (--fetch reads arXiv's current record)"
-        )
+        return version, ", ".join(f"v{v}" for v in known)
 
     def _mentions(self, items: Sequence[Item], arxiv_id: str | None) -> tuple[Mention, ...]:
         """The items naming the paper and the members of its story (a thread linking its

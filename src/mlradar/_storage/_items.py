@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Row, bindparam, case, delete, func, insert, select, text, tuple_, update
 
 from mlradar._model import FetchState, ParsedEntry, StoreCounts
 from mlradar._storage import schema as s
@@ -222,9 +222,31 @@ class ItemsStorage(StorageBase):
         user_id: int | None = None,
     ) -> list[Item]:
         """The newest items (of the sources the user follows, of one source, since a time,
-        naming a paper by any of the identifiers ``mentioning``), newest first."""
-        when = func.coalesce(s.items.c.published_at, s.items.c.first_seen_at)
-        query = self._item_select(user_id).order_by(when.desc(), s.items.c.id.desc()).limit(limit)
+        naming a paper by any of the identifiers ``mentioning``), newest first.
+
+        An item's date is its publication date.  An undated item takes the time it was first
+        seen, but only when it arrived after its source's first fetch: then that time says
+        when it appeared.  An undated item of the first fetch is old content of unknown age
+        (a page's "FAQ" with a zero date): it has no date, sorts after the dated ones and is
+        left out by ``since``.
+        """
+        t = s.items.c
+        first = s.items.alias("first_fetch")
+        first_fetch = (
+            select(func.min(first.c.first_seen_at))
+            .where(first.c.source_id == t.source_id)
+            .scalar_subquery()
+        )
+        when = case(
+            (t.published_at.is_not(None), t.published_at),
+            (t.first_seen_at > first_fetch, t.first_seen_at),
+            else_=None,
+        )
+        query = (
+            self._item_select(user_id)
+            .order_by(when.desc().nulls_last(), t.first_seen_at.desc(), t.id.desc())
+            .limit(limit)
+        )
         if source_id is not None:
             query = query.where(s.items.c.source_id == source_id)
         if since is not None:

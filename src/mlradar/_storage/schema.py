@@ -155,6 +155,8 @@ items = Table(
     Index("ix_items_url", "url"),
     Index("ix_items_published_at", "published_at"),
     Index("ix_items_first_seen_at", "first_seen_at"),
+    # Each source's first fetch time, for where undated items sort (ItemsStorage.list_items).
+    Index("ix_items_source_first_seen", "source_id", "first_seen_at"),
     # The ranking index finds changed items by it (written when content changes).
     Index("ix_items_last_seen_at", "last_seen_at"),
 )

@@ -268,9 +268,6 @@ def register(app: typer.Typer) -> None:
         """Show a paper with everything known about it, and the items that mention it."""
         r = radar(ctx)
         detail = r.paper(ref, fetch=fetch)
-        note = r.unknown_version(ref, detail.paper) if detail.paper else None
-        if note:
-            err_console.print(f"note: {safe(note)}", highlight=False, soft_wrap=True)
         if as_json:
             print_json(detail)
         else:
