@@ -97,6 +97,31 @@ def test_version_and_plain_help_labels(db_url: str) -> None:
         assert raw not in out
 
 
+def test_no_help_page_shows_raw_labels_or_docstring_markup(db_url: str) -> None:
+    """Every command's help, read the way a user reads it: no Python type labels, no
+    reStructuredText backquotes from the docstrings."""
+    from typing import Any
+
+    import typer.main
+
+    from mlradar.cli import app
+
+    def walk(command: Any, path: list[str]) -> list[list[str]]:
+        found = [path]
+        for name, sub in getattr(command, "commands", {}).items():  # typer vendors click
+            if not sub.hidden:
+                found += walk(sub, [*path, name])
+        return found
+
+    paths = walk(typer.main.get_command(app), [])
+    assert len(paths) > 40
+    for path in paths:
+        code, out, err = invoke(db_url, *path, "--help")
+        assert code == 0, (path, err)
+        for raw in ("``", "<bool>", "<str>", "<int>", ":func:", ":class:"):
+            assert raw not in out, (path, raw)
+
+
 def test_reactions_read_and_tags_say_what_they_did(db_url: str) -> None:
     assert invoke(db_url, "tags")[1].strip() == "no tags yet (mlradar tag add TAG ID...)"
     assert "library is empty" in invoke(db_url, "tag", "list")[1]

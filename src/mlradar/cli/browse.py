@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
         port: int = PortOption,
     ) -> None:
         """The main job: create the database if needed, update every due source, show the
-        newest, then serve the reading page (``--no-serve`` prints and exits)."""
+        newest, then serve the reading page (--no-serve prints and exits)."""
         r = radar(ctx)
         if not r.sources():
             # A first run with nothing followed would show nothing: start from the catalog.

@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", min=1),
         as_json: bool = JsonOption,
     ) -> None:
-        """The archive of your digests, newest first (``--show ID`` prints one)."""
+        """The archive of your digests, newest first (--show ID prints one)."""
         r = radar(ctx)
         if show is not None:
             found = r.digest_by_id(show)
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         email: str | None = typer.Option(None, "--email", help="Where to send it."),
         as_json: bool = JsonOption,
     ) -> None:
-        """When your digest is emailed (by ``mlradar worker`` or ``serve``)."""
+        """When your digest is emailed (by mlradar worker or serve)."""
         r = radar(ctx)
         if cadence is None:
             schedule = r.digest_schedule()

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the due updates and the due digest emails, until interrupted.  Two runners
-        (workers, or ``serve``) never run at once on one database: the second skips."""
+        (workers, or serve) never run at once on one database: the second skips."""
         from mlradar._worker import Worker
 
         runner = Worker(
