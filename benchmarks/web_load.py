@@ -160,6 +160,8 @@ def main() -> None:
             "serve",
             "--port",
             str(port),
+            "--cache-seconds",
+            str(args.cache_seconds),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
