@@ -38,3 +38,61 @@ def test_a_write_through_the_app_shows_at_once(web: Harness) -> None:
     assert web.app.state.cache.hits >= 1
     c.post("/api/v1/actions", json={"action": "tag", "ids": ["2505.00001"], "tag": "gen"})
     assert c.get("/api/v1/queue/foryou").json()["page"]["items"]  # ranked now, not cached
+
+
+def test_one_request_computes_an_entry_and_the_others_get_the_last_value_or_wait() -> None:
+    import threading
+
+    now = [0.0]
+    cache = ViewCache(10, clock=lambda: now[0])
+    assert cache.get_or_make(1, "k", lambda: "old") == "old"
+    now[0] = 11  # expired
+    started, release = threading.Event(), threading.Event()
+    made: list[str] = []
+
+    def slow(value: str) -> str:
+        made.append(value)
+        started.set()
+        release.wait(5)
+        return value
+
+    got: dict[str, str] = {}
+    first = threading.Thread(
+        target=lambda: got.update(a=cache.get_or_make(1, "k", lambda: slow("new")))
+    )
+    first.start()
+    assert started.wait(5)
+    # While the first request recomputes, another gets the previous value at once.
+    assert cache.get_or_make(1, "k", lambda: slow("twice")) == "old"
+    # A value nobody has yet is waited for, not computed a second time.
+    started.clear()
+    waiting = threading.Thread(
+        target=lambda: got.update(b=cache.get_or_make(1, "k2", lambda: slow("k2")))
+    )
+    waiting.start()
+    assert started.wait(5)
+    second = threading.Thread(
+        target=lambda: got.update(c=cache.get_or_make(1, "k2", lambda: "never"))
+    )
+    second.start()
+    release.set()
+    for t in (first, waiting, second):
+        t.join(5)
+    assert got == {"a": "new", "b": "k2", "c": "k2"}
+    assert made == ["new", "k2"]
+    # Too old to serve while refreshing (two time-to-lives): the caller computes.
+    now[0] = 40
+    assert cache.get_or_make(1, "k", lambda: "fresh") == "fresh"
+
+
+def test_a_failed_computation_lets_the_next_request_compute() -> None:
+    import pytest
+
+    cache = ViewCache(10, clock=lambda: 0.0)
+
+    def boom() -> str:
+        raise RuntimeError("db gone")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_make(1, "k", boom)
+    assert cache.get_or_make(1, "k", lambda: "ok") == "ok"
