@@ -48,7 +48,7 @@ def test_import_then_show_then_export(db_url: str, snapshot: Path, tmp_path: Pat
     assert summary["skipped"] == 1
     assert summary["new"] + summary["unchanged"] == 399
 
-    code, out, _ = invoke(db_url, "paper", "arXiv:2503.12172v2", "--json")
+    code, out, _ = invoke(db_url, "paper", "arXiv:2503.12172v1", "--json")
     detail = json.loads(out)
     assert detail["arxiv_id"] == "2503.12172"
     assert detail["paper"]["title"] == "SEAL: Semantic Aware Image Watermarking"
