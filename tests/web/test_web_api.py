@@ -248,6 +248,27 @@ def test_openapi_and_docs_are_served_without_a_cdn(web: Harness) -> None:
         ("POST", "/api/v1/sources", {"json": ["a list"]}),
         ("DELETE", "/api/v1/tokens/0", {}),
         ("POST", "/api/v1/path/%00/done", {}),
+        ("GET", "/api/v1/digests/0", {}),
+        ("POST", "/api/v1/digests", {"json": {"since": "%00" * 30}}),
+        ("POST", "/api/v1/digests", {"json": "not an object"}),
+        ("PUT", "/api/v1/digest-schedule", {"json": {"cadence": "weekly", "hour": 24}}),
+        ("GET", "/api/v1/feeds/search/%00%ff", {}),
+        ("GET", "/api/v1/feeds/tag/" + "x" * 600, {}),
+        ("GET", "/api/v1/feeds/source/%2e%2e/%2e%2e", {}),
+        ("GET", "/api/v1/feeds/digest/99999999999999999999999", {}),
+        ("GET", "/api/v1/feeds/source/99999999999999999999999", {}),
+        ("GET", "/api/v1/sources/99999999999999999999999", {}),
+        ("GET", "/feeds/%00/new", {}),
+        ("GET", "/feeds/" + "x" * 300 + "/new", {}),
+        (
+            "POST",
+            "/api/v1/feed-tokens",
+            {
+                "content": b'{"view": "tag", "arg": "\\ud800"}',
+                "headers": {"content-type": "application/json"},
+            },
+        ),
+        ("DELETE", "/api/v1/feed-tokens/0", {}),
     ],
 )
 def test_hostile_input_is_a_4xx(web: Harness, method: str, path: str, kw: dict[str, Any]) -> None:
