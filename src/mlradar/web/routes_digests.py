@@ -22,8 +22,10 @@ from mlradar.exceptions import RadarError
 from mlradar.types import DigestSchedule
 from mlradar.web import views_digests
 from mlradar.web.auth import csrf_guard, page_radar
+from mlradar.web.problems import status_of
 from mlradar.web.render import render
 from mlradar.web.routes_api import ERRORS, Cursor, Limit, RadarDep, _json, _page_model
+from mlradar.web.routes_pages import _settings_page
 
 pages = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 api = APIRouter(
@@ -127,8 +129,6 @@ def send_digest_form(
     try:
         sent = views_digests.send_stored(radar, digest_id, to)
     except RadarError as exc:
-        from mlradar.web.problems import status_of
-
         return _digest_page(request, radar, digest_id, error=str(exc), status=status_of(exc))
     notice = f"sent the digest of {sent.period} to {sent.recipient}"
     return _see_other(f"/digests/{digest_id}?notice={quote(notice)}")
@@ -143,8 +143,6 @@ def schedule_form(
     hour: Annotated[int, Form(ge=0, le=23)] = 7,
     email: Annotated[str | None, Form(max_length=320)] = None,
 ) -> Response:
-    from mlradar.web.routes_pages import _settings_page
-
     try:
         views_digests.set_schedule(radar, cadence, weekday=weekday, hour=hour, email=email)
     except RadarError as exc:

@@ -23,6 +23,7 @@ from mlradar.web import views_digests
 from mlradar.web.auth import csrf_guard, page_radar
 from mlradar.web.problems import Problem
 from mlradar.web.routes_api import ERRORS, Cursor, Limit, RadarDep, _json, _list, _page_model
+from mlradar.web.routes_pages import _settings_page
 
 ATOM = "application/atom+xml"
 ATOM_RESPONSE: dict[int | str, dict[str, object]] = {
@@ -207,8 +208,6 @@ def create_feed_token_form(
     view: Annotated[str | None, Form(max_length=20)] = None,
     arg: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
-    from mlradar.web.routes_pages import _settings_page
-
     try:
         made = views_digests.create_feed_token(
             radar, str(request.base_url), view=view or None, arg=arg or None, label=label
