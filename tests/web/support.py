@@ -130,14 +130,14 @@ def build(db_url: str, server: FeedServer, users: tuple[str, ...] = ("alice", "b
         core.sync_rank_index()
 
 
-def open_core(db_url: str, fetcher_factory: Any = None) -> RadarCore:
-    return RadarCore.open(
-        db_url,
-        fetcher_factory=fetcher_factory,
-        allow_private_networks=True,
-        allow_signup=True,
-        embedding_model="none-installed-model-xyz",
-    )
+def open_core(db_url: str, fetcher_factory: Any = None, **settings: Any) -> RadarCore:
+    """The tests' core; ``settings`` override (an SMTP server on loopback, say)."""
+    chosen: dict[str, Any] = {
+        "allow_private_networks": True,
+        "allow_signup": True,
+        "embedding_model": "none-installed-model-xyz",
+    }
+    return RadarCore.open(db_url, fetcher_factory=fetcher_factory, **{**chosen, **settings})
 
 
 @contextmanager
@@ -147,8 +147,9 @@ def harness(
     *,
     local_user: str | None = None,
     fetcher_factory: Any = None,
+    **settings: Any,
 ) -> Iterator[Harness]:
-    core = open_core(db_url, fetcher_factory)
+    core = open_core(db_url, fetcher_factory, **settings)
     try:
         yield Harness(core, create_app(core, WebSettings(local_user=local_user)), server)
     finally:

@@ -103,7 +103,17 @@ def test_login_needs_csrf_and_redirects_only_locally(web: Harness) -> None:
 
 def test_pages_need_login_and_every_form_needs_csrf(web: Harness) -> None:
     visitor = web.client()
-    for path in ("/", "/search", "/sources", "/catalog", "/path", "/settings", "/paper/2505.00001"):
+    for path in (
+        "/",
+        "/search",
+        "/sources",
+        "/catalog",
+        "/path",
+        "/settings",
+        "/paper/2505.00001",
+        "/digests",
+        "/digests/1",
+    ):
         response = visitor.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
     c = web.login("alice")
@@ -114,6 +124,11 @@ def test_pages_need_login_and_every_form_needs_csrf(web: Harness) -> None:
         ("/path/done", {"slug": "x"}),
         ("/settings/tokens", {"name": "x"}),
         ("/settings/tokens/revoke", {"token_id": "1"}),
+        ("/settings/feed-tokens", {"label": "x"}),
+        ("/settings/feed-tokens/revoke", {"token_id": "1"}),
+        ("/settings/digest-schedule", {"cadence": "off"}),
+        ("/digests", {}),
+        ("/digests/1/send", {"to": "a@b.org"}),
         ("/logout", {}),
     ]
     for path, data in forms:

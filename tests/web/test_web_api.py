@@ -3,6 +3,7 @@ details for bad input (4xx, never 5xx), tokens and sessions as credentials."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -31,7 +32,8 @@ def test_no_credentials_is_a_401_problem(web: Harness) -> None:
     c = web.client()
     for method, path in sorted(api_routes(web)):
         url = path.replace("{item_id}", "1").replace("{token_id}", "1").replace("{tab}", "new")
-        url = url.replace("{ref:path}", "x").replace("{slug}", "x")
+        url = url.replace("{ref:path}", "x").replace("{slug}", "x").replace("{digest_id}", "1")
+        url = url.replace("{view}", "new").replace("{arg:path}", "x")
         response = c.request(method, url, json={} if method in ("POST", "PATCH") else None)
         assert response.status_code in (401, 403), (method, path, response.text)
     is_problem(c.get("/api/v1/items"), 401)
@@ -225,7 +227,7 @@ def test_openapi_and_docs_are_served_without_a_cdn(web: Harness) -> None:
     c = web.client()
     spec = c.get("/openapi.json").json()
     assert {p for p in spec["paths"] if p.startswith("/api/v1")} == {
-        path.replace("{ref:path}", "{ref}") for _m, path in api_routes(web)
+        re.sub(r"\{(\w+):path\}", r"{\1}", path) for _m, path in api_routes(web)
     }
     docs = c.get("/docs")
     assert docs.status_code == 200 and "http" not in docs.text.split("<body>")[0].replace(
@@ -246,6 +248,27 @@ def test_openapi_and_docs_are_served_without_a_cdn(web: Harness) -> None:
         ("POST", "/api/v1/sources", {"json": ["a list"]}),
         ("DELETE", "/api/v1/tokens/0", {}),
         ("POST", "/api/v1/path/%00/done", {}),
+        ("GET", "/api/v1/digests/0", {}),
+        ("POST", "/api/v1/digests", {"json": {"since": "%00" * 30}}),
+        ("POST", "/api/v1/digests", {"json": "not an object"}),
+        ("PUT", "/api/v1/digest-schedule", {"json": {"cadence": "weekly", "hour": 24}}),
+        ("GET", "/api/v1/feeds/search/%00%ff", {}),
+        ("GET", "/api/v1/feeds/tag/" + "x" * 600, {}),
+        ("GET", "/api/v1/feeds/source/%2e%2e/%2e%2e", {}),
+        ("GET", "/api/v1/feeds/digest/99999999999999999999999", {}),
+        ("GET", "/api/v1/feeds/source/99999999999999999999999", {}),
+        ("GET", "/api/v1/sources/99999999999999999999999", {}),
+        ("GET", "/feeds/%00/new", {}),
+        ("GET", "/feeds/" + "x" * 300 + "/new", {}),
+        (
+            "POST",
+            "/api/v1/feed-tokens",
+            {
+                "content": b'{"view": "tag", "arg": "\\ud800"}',
+                "headers": {"content-type": "application/json"},
+            },
+        ),
+        ("DELETE", "/api/v1/feed-tokens/0", {}),
     ],
 )
 def test_hostile_input_is_a_4xx(web: Harness, method: str, path: str, kw: dict[str, Any]) -> None:

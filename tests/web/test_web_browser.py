@@ -212,3 +212,43 @@ def test_hostile_feed_entries_execute_nothing(live: tuple[str, FeedServer], brow
     page.wait_for_timeout(300)
     assert page.evaluate("window.__pwned === undefined")
     assert watch.events == [], watch.events
+
+
+def test_digests_and_settings_pages_in_the_browser(
+    live: tuple[str, FeedServer], browser: Any
+) -> None:
+    """Make a digest, read it, make a feed token and save the schedule, with nothing
+    the CSP refuses (a console error) on the way; screenshots of both pages."""
+    base, _feeds = live
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    watch = Watch(page)
+    page.goto(base + "/login")
+    page.fill("input[name=name]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    page.click("nav a:has-text('Digests')")
+    page.wait_for_url(base + "/digests")
+    assert "No digests yet" in page.content()
+    page.fill("input[name=since]", "3000d")
+    page.click("form.make-digest button")
+    page.wait_for_url(re.compile(r".*/digests/\d+\?notice="))
+    assert page.locator(".digest-section").count() == 4
+    _shoot(page, "digest")
+    page.goto(base + "/digests")
+    assert page.locator("table.digests tbody tr a").count() == 1
+    _shoot(page, "digests")
+
+    page.goto(base + "/settings")
+    page.fill("input[name=label]", "my reader")
+    page.click("form.feed-token-form button")
+    page.wait_for_selector(".new-feed-token .feed-urls li")
+    assert "/feeds/mlrf_" in page.locator(".new-feed-token").inner_text()
+    page.select_option("select[name=cadence]", "weekly")
+    page.select_option("select[name=weekday]", "4")
+    page.fill("input[name=email]", "alice@example.org")
+    page.click("form.schedule-form button")
+    page.wait_for_url(re.compile(r".*/settings\?notice="))
+    assert "saved the digest schedule" in page.content()
+    _shoot(page, "settings-feeds-digest")
+    assert watch.events == [], watch.events

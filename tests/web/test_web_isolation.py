@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -26,6 +27,8 @@ class Ctx:
     alice_items: list[int]
     alice_token: int
     done_slug: str
+    alice_digest: int
+    alice_feed_token: int
 
 
 @dataclass
@@ -114,6 +117,34 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): Case(
         lambda c, x: c.delete(f"/api/v1/tokens/{x.alice_token}"), ok=(404,)
     ),
+    ("GET", "/api/v1/digests"): Case(lambda c, x: c.get("/api/v1/digests")),
+    ("GET", "/api/v1/digests/{digest_id}"): Case(
+        lambda c, x: c.get(f"/api/v1/digests/{x.alice_digest}"), ok=(404,)
+    ),
+    ("POST", "/api/v1/digests"): Case(
+        lambda c, x: c.post("/api/v1/digests", json={"since": "3000d"}), ok=(201,)
+    ),
+    ("POST", "/api/v1/digests/{digest_id}/send"): Case(
+        lambda c, x: c.post(f"/api/v1/digests/{x.alice_digest}/send", json={"to": "b@b.org"}),
+        ok=(404,),
+    ),
+    ("GET", "/api/v1/digest-schedule"): Case(lambda c, x: c.get("/api/v1/digest-schedule")),
+    ("PUT", "/api/v1/digest-schedule"): Case(
+        lambda c, x: c.put(
+            "/api/v1/digest-schedule", json={"cadence": "weekly", "email": "bob@example.org"}
+        )
+    ),
+    ("GET", "/api/v1/feeds/{view}"): Case(lambda c, x: c.get("/api/v1/feeds/new")),
+    ("GET", "/api/v1/feeds/{view}/{arg:path}"): Case(
+        lambda c, x: c.get(f"/api/v1/feeds/digest/{x.alice_digest}"), ok=(404,)
+    ),
+    ("GET", "/api/v1/feed-tokens"): Case(lambda c, x: c.get("/api/v1/feed-tokens")),
+    ("POST", "/api/v1/feed-tokens"): Case(
+        lambda c, x: c.post("/api/v1/feed-tokens", json={"label": "bob's reader"}), ok=(201,)
+    ),
+    ("DELETE", "/api/v1/feed-tokens/{token_id}"): Case(
+        lambda c, x: c.delete(f"/api/v1/feed-tokens/{x.alice_feed_token}"), ok=(404,)
+    ),
 }
 
 
@@ -126,6 +157,9 @@ def snapshot(web: Harness) -> dict[str, Any]:
         "tokens": alice.api_tokens(),
         "done": [s.slug for s in path.steps if s.done],
         "items": [i.id for i in alice.items(limit=100)],
+        "digests": alice.digests(),
+        "schedule": alice.digest_schedule(),
+        "feed_tokens": [(t.id, t.revoked_at) for t in alice.feed_tokens()],
     }
 
 
@@ -145,7 +179,19 @@ def two_users(web: Harness) -> None:
     slug = alice.learning_path().steps[0].slug
     alice.mark_done(slug)
     (source,) = alice.sources()
-    ctx = Ctx(web, source.id, [i.id for i in alice.items()], token.record.id, slug)
+    alice.set_digest_schedule("weekly", email="alice@example.org")
+    digest = alice.save_digest(alice.digest(since=date(2000, 1, 1)))
+    assert digest.id is not None and digest.entry_count  # her posts are in it
+    feed_token = alice.create_feed_token(label="alice-reader")
+    ctx = Ctx(
+        web,
+        source.id,
+        [i.id for i in alice.items()],
+        token.record.id,
+        slug,
+        digest.id,
+        feed_token.token.id,
+    )
     routes = {
         (m, r.path) for r in all_routes(web.app) if r.path.startswith("/api/v1") for m in r.methods
     }

@@ -22,6 +22,7 @@ PAGES = (
     "/catalog?level=beginner",
     "/path",
     "/settings",
+    "/digests",
     "/docs",
 )
 

@@ -279,15 +279,18 @@ class RadarCore:
             self._storage.touch_feed_token(record.id, now)
         return self.for_user(User(user_id, record.user, record.created_at)), record.view
 
-    def atom_feed_for_token(self, token: str, view: FeedView) -> bytes:
-        """The Atom feed ``view`` of the token's user, when the token opens it."""
+    def atom_feed_for_token(
+        self, token: str, view: FeedView, *, self_url: str | None = None
+    ) -> bytes:
+        """The Atom feed ``view`` of the token's user, when the token opens it
+        (``self_url``: see :meth:`Radar.atom_feed`)."""
         from mlradar._feedsout import parse_view
         from mlradar._radar._feedsout import check_feed_scope
 
         view = parse_view(view.kind, view.arg)  # one spelling, before comparing scopes
         radar, scope = self.radar_for_feed_token(token)
         check_feed_scope(scope, view)
-        return radar.atom_feed(view)
+        return radar.atom_feed(view, self_url=self_url)
 
     def sync_rank_index(self) -> int:
         """Bring the ranking index up to date with the database (under its lock); the

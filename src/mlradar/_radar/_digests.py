@@ -123,6 +123,10 @@ class DigestsMixin(FeedsMixin, CatalogMixin, PapersMixin, RecommendMixin):
 
     def digest_by_id(self, digest_id: int) -> Digest:
         """One of the user's archived digests; NotFoundError for another user's."""
+        # An id no row can have (a feed URL's digits, say) would overflow the database's
+        # integer: it is simply not there.
+        if not 0 < digest_id < 2**63:
+            raise NotFoundError(f"no digest {digest_id}")
         found = self._storage.get_digest(self._user_id, digest_id)
         if found is None:
             raise NotFoundError(f"no digest {digest_id}")

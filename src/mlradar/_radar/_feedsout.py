@@ -78,10 +78,14 @@ def _paper_entry(paper: Paper, note: str | None = None) -> OutEntry:
 class FeedsOutMixin(DigestsMixin):
     # -- Atom ------------------------------------------------------------------------------
 
-    def atom_feed(self, view: FeedView) -> bytes:
+    def atom_feed(self, view: FeedView, *, self_url: str | None = None) -> bytes:
         """The Atom document of one of the user's list views: ``new``, ``for-you``,
         ``discussed``, ``tag``/``search``/``source`` (with their argument), ``digest``
-        (an archived digest's id; none: the newest).  Parses with any feed reader."""
+        (an archived digest's id; none: the newest).  Parses with any feed reader.
+
+        ``self_url`` is the address the reader fetched it from (the web app's private
+        URL, token included): a reader that follows the feed's ``rel="self"`` link must
+        land on a URL that works.  None: the public URL's ``/feeds/VIEW`` path."""
         from mlradar._feedsout import build_atom, parse_view
 
         view = parse_view(view.kind, view.arg)
@@ -94,7 +98,7 @@ class FeedsOutMixin(DigestsMixin):
             title=f"mlradar: {title}",
             subtitle=subtitle,
             entries=entries,
-            self_url=base + path,
+            self_url=self_url or base + path,
             alternate_url=base + "/",
         )
 

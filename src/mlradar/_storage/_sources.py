@@ -179,7 +179,9 @@ class SourcesStorage(StorageBase):
             tagged = select(_tags.c.source_id).where(_tags.c.user_id == user_id, _tags.c.tag == tag)
             query = query.where(s.sources.c.id.in_(tagged))
         if refs is not None:
-            ids = [int(r) for r in refs if isinstance(r, int) or str(r).isdigit()]
+            # Digits beyond a 64-bit integer are no id (the database would overflow on them).
+            digits = [int(r) for r in refs if isinstance(r, int) or str(r).isdigit()]
+            ids = [i for i in digits if 0 <= i < 2**63]
             names = [str(r) for r in refs]
             cond = [s.sources.c.id.in_(ids), s.sources.c.url.in_(names)]
             cond.append(s.sources.c.title.in_(names))

@@ -98,7 +98,7 @@ class SecurityHeaders:
 
 def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     """The web app and REST API over ``core`` (which the caller keeps and closes)."""
-    from mlradar.web import problems, render, routes_api, routes_pages
+    from mlradar.web import problems, render, routes_api, routes_digests, routes_feeds, routes_pages
     from mlradar.web.auth import SessionCodec
     from mlradar.web.cache import ViewCache
 
@@ -121,6 +121,11 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_digests.api)
+    app.include_router(routes_digests.pages)
+    app.include_router(routes_feeds.api)
+    app.include_router(routes_feeds.pages)
+    app.include_router(routes_feeds.feeds)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     try:
         from swagger_ui_bundle import swagger_ui_path

@@ -12,6 +12,8 @@ from starlette.responses import Response
 
 from mlradar.exceptions import (
     AuthError,
+    DigestAlreadySentError,
+    EmailError,
     FetchError,
     InvalidInputError,
     LoginRateLimitedError,
@@ -65,7 +67,7 @@ def status_of(exc: RadarError) -> int:
         return 429
     if isinstance(exc, AuthError):
         return 401
-    if isinstance(exc, SourceExistsError | UserExistsError):
+    if isinstance(exc, SourceExistsError | UserExistsError | DigestAlreadySentError):
         return 409
     if isinstance(exc, UnsafeURLError):
         return 400
@@ -73,9 +75,10 @@ def status_of(exc: RadarError) -> int:
         return 404
     if isinstance(exc, InvalidInputError):
         return 400
-    if isinstance(exc, FetchError | ParseError | SourceError):
-        # The address given could not be used (down, not a feed): the request's fault as
-        # far as this server can tell, and nothing to retry here.
+    if isinstance(exc, FetchError | ParseError | SourceError | EmailError):
+        # The address given could not be used (down, not a feed), or email cannot go out
+        # (not configured, the SMTP server refused): nothing to retry here, and no
+        # failure of this server's code (a 5xx would say so).
         return 422
     if isinstance(exc, StorageError):
         return 503

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from mlradar._radar import Radar
 from mlradar.exceptions import AuthError, InvalidInputError, RadarError
-from mlradar.web import views
+from mlradar.web import views, views_digests
 from mlradar.web._json import JsonResponse
 from mlradar.web.auth import (
     cached,
@@ -278,14 +278,32 @@ def path_done(
 # -- settings: API tokens ---------------------------------------------------------------------
 
 
-def _settings_page(request: Request, radar: Radar, new_token: str | None = None) -> Response:
-    context = {"tokens": radar.api_tokens(), "new_token": new_token}
-    return render(request, "settings.html", context)
+def _settings_page(
+    request: Request,
+    radar: Radar,
+    new_token: str | None = None,
+    *,
+    new_feed: views_digests.CreatedFeedToken | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The settings page: API tokens, feed tokens (``new_feed``: one just made, its
+    secret shown this once) and the digest schedule."""
+    context = {
+        "tokens": radar.api_tokens(),
+        "new_token": new_token,
+        "feeds": views_digests.feed_settings(radar, request.app.state.core.settings, new_feed),
+        "error": error,
+        "notice": notice,
+    }
+    return render(request, "settings.html", context, status=status)
 
 
 @router.get("/settings")
 def settings_page(request: Request, radar: PageRadar) -> Response:
-    return _settings_page(request, radar)
+    notice = request.query_params.get("notice")
+    return _settings_page(request, radar, notice=notice[:300] if notice else None)
 
 
 @router.post("/settings/tokens")
