@@ -26,6 +26,8 @@ class Ctx:
     alice_items: list[int]
     alice_token: int
     done_slug: str
+    shared_story: int = 0
+    """A story both follow a feed about: Bob sees it, with his mentions only."""
 
 
 @dataclass
@@ -60,6 +62,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda c, x: c.get(f"/api/v1/items/{x.alice_items[0]}"), ok=(404,)
     ),
     ("GET", "/api/v1/search"): Case(lambda c, x: c.get("/api/v1/search", params={"q": "post"})),
+    ("GET", "/api/v1/stories"): Case(lambda c, x: c.get("/api/v1/stories", params={"limit": 200})),
+    ("GET", "/api/v1/stories/{story_id}"): Case(
+        lambda c, x: c.get(f"/api/v1/stories/{x.shared_story}")
+    ),
     ("GET", "/api/v1/queue/{tab}"): Case(lambda c, x: c.get("/api/v1/queue/new")),
     ("GET", "/api/v1/recommend"): Case(lambda c, x: c.get("/api/v1/recommend"), ok=(200, 400)),
     ("GET", "/api/v1/papers/{ref:path}"): Case(lambda c, x: c.get("/api/v1/papers/2505.00001")),
@@ -145,7 +151,8 @@ def two_users(web: Harness) -> None:
     slug = alice.learning_path().steps[0].slug
     alice.mark_done(slug)
     (source,) = alice.sources()
-    ctx = Ctx(web, source.id, [i.id for i in alice.items()], token.record.id, slug)
+    (story,) = alice.stories()
+    ctx = Ctx(web, source.id, [i.id for i in alice.items()], token.record.id, slug, story.id)
     routes = {
         (m, r.path) for r in all_routes(web.app) if r.path.startswith("/api/v1") for m in r.methods
     }
