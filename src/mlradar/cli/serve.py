@@ -60,7 +60,9 @@ def serve_app(
     mode = f"as {local_user}, no login (loopback only)" if local_user else "with login"
     updates = "due updates run in the background" if background else "no scheduled updates"
     console.print(
-        f"serving http://{shown}:{port}/ {mode}; {updates}; Ctrl-C stops", highlight=False
+        f"serving http://{shown}:{port}/ {mode}; {updates}; Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,  # one line, the address whole, however narrow the terminal
     )
     # proxy_headers: behind a reverse proxy on this machine, X-Forwarded-Proto=https marks
     # the session cookie Secure and X-Forwarded-For gives login limits the real address.
