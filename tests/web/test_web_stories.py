@@ -112,6 +112,9 @@ def test_one_users_stories_are_hidden_from_another(web: Harness) -> None:
 
 def test_the_stories_and_story_pages(web: Harness) -> None:
     hers = alice_only_story(web)
+    for path in ("/stories", f"/story/{hers}"):  # a visitor is sent to log in first
+        visitor = web.client().get(path, headers={"accept": "text/html"})
+        assert visitor.status_code == 303 and "/login" in visitor.headers["location"], path
     c = web.login("alice")
     listing = c.get("/stories")
     assert listing.status_code == 200

@@ -59,9 +59,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     web: WebSettings = app.state.web
     app.state.worker = None
     if web.worker:
-        from mlradar._worker import start_background
-
-        app.state.worker = start_background(app.state.core, trigger="serve")
+        core: RadarCore = app.state.core
+        app.state.worker = core.start_background()  # its runs are recorded as "serve"
     try:
         yield
     finally:
