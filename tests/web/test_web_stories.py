@@ -102,6 +102,10 @@ def test_one_users_stories_are_hidden_from_another(web: Harness) -> None:
     assert hers not in {s["id"] for s in bob.get("/api/v1/stories").json()["items"]}
     page = web.login("bob").get(f"/story/{hers}", headers={"accept": "text/html"})
     assert page.status_code == 404 and "Second paper" not in page.text
+    # Nor does the paper's page point him at her story.
+    assert 'href="/story/' not in web.login("bob").get("/paper/2505.00002").text
+    assert web.core.for_user("bob").story_of(arxiv_id="2505.00002") is None
+    assert web.core.for_user("alice").story_of(arxiv_id="2505.00002") == hers
     # The story both follow a feed about: Bob sees his mentions under his name, not hers.
     (shared,) = bob.get("/api/v1/stories").json()["items"]
     assert {m["source"] for m in shared["mentions"]} == {"bob's blog"}
