@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # The scheduler (``mlradar worker``, ``serve``): how often it looks for due work.
     worker_interval_seconds: float = Field(default=60.0, gt=0)
+    #: Whether ``mlradar serve`` runs the due updates and digests itself (``--no-worker``
+    #: turns it off for one run); off when a separate ``mlradar worker`` does the work.
+    serve_worker: bool = True
 
     @field_validator("arxiv_interval_seconds")
     @classmethod

@@ -29,6 +29,8 @@ class Ctx:
     done_slug: str
     alice_digest: int
     alice_feed_token: int
+    shared_story: int = 0
+    """A story both follow a feed about: Bob sees it, with his mentions only."""
 
 
 @dataclass
@@ -63,6 +65,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda c, x: c.get(f"/api/v1/items/{x.alice_items[0]}"), ok=(404,)
     ),
     ("GET", "/api/v1/search"): Case(lambda c, x: c.get("/api/v1/search", params={"q": "post"})),
+    ("GET", "/api/v1/stories"): Case(lambda c, x: c.get("/api/v1/stories", params={"limit": 200})),
+    ("GET", "/api/v1/stories/{story_id}"): Case(
+        lambda c, x: c.get(f"/api/v1/stories/{x.shared_story}")
+    ),
     ("GET", "/api/v1/queue/{tab}"): Case(lambda c, x: c.get("/api/v1/queue/new")),
     ("GET", "/api/v1/recommend"): Case(lambda c, x: c.get("/api/v1/recommend"), ok=(200, 400)),
     ("GET", "/api/v1/papers/{ref:path}"): Case(lambda c, x: c.get("/api/v1/papers/2505.00001")),
@@ -183,6 +189,7 @@ def two_users(web: Harness) -> None:
     digest = alice.save_digest(alice.digest(since=date(2000, 1, 1)))
     assert digest.id is not None and digest.entry_count  # her posts are in it
     feed_token = alice.create_feed_token(label="alice-reader")
+    (story,) = alice.stories()
     ctx = Ctx(
         web,
         source.id,
@@ -191,6 +198,7 @@ def two_users(web: Harness) -> None:
         slug,
         digest.id,
         feed_token.token.id,
+        shared_story=story.id,
     )
     routes = {
         (m, r.path) for r in all_routes(web.app) if r.path.startswith("/api/v1") for m in r.methods

@@ -85,3 +85,12 @@ class StoriesMixin(RadarBase):
         if not found:
             raise NotFoundError(f"no story {story_id}")
         return found[0]
+
+    def story_of(self, *, item_id: int | None = None, arxiv_id: str | None = None) -> int | None:
+        """The id of the story an item is in, or of the newest story about a paper, when
+        the user's sources mention it (None otherwise): what an item's or a paper's page
+        links to.  One indexed lookup, no sums."""
+        if (item_id is None) == (arxiv_id is None):
+            raise InvalidInputError("name an item or a paper")
+        backfill_stories(self._storage)
+        return self._storage.story_of(user_id=self._user_id, item_id=item_id, arxiv_id=arxiv_id)

@@ -275,6 +275,30 @@ class StoriesStorage(StorageBase):
 
     # -- reading ------------------------------------------------------------------------------
 
+    def story_of(
+        self, *, user_id: int | None, item_id: int | None = None, arxiv_id: str | None = None
+    ) -> int | None:
+        """The story ``item_id`` is in, or the newest story about ``arxiv_id``, when one of
+        its items is in the user's sources (any user's when ``user_id`` is None)."""
+        si, i, st = s.story_items.c, s.items.c, s.stories.c
+        joined = s.story_items.join(s.items, i.id == si.item_id).join(
+            s.stories, st.id == si.story_id
+        )
+        if user_id is not None:
+            subs = s.subscriptions
+            joined = joined.join(
+                subs, (subs.c.source_id == i.source_id) & (subs.c.user_id == user_id)
+            )
+        query = select(si.story_id).select_from(joined)
+        if item_id is not None:
+            query = query.where(si.item_id == item_id)
+        if arxiv_id is not None:
+            query = query.where(st.arxiv_id == arxiv_id)
+        query = query.order_by(st.last_seen_at.desc(), st.id.desc()).limit(1)
+        with self.read() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
     def list_stories(
         self,
         *,

@@ -18,6 +18,7 @@ def serve_app(
     *,
     secure_cookies: bool = False,
     cache_seconds: float = 10.0,
+    worker: bool | None = None,
 ) -> None:
     """Serve the app for the CLI's radar: local single-user mode on loopback unless
     ``login`` (or sign-up) asks for accounts; accounts always on any other address."""
@@ -47,13 +48,22 @@ def serve_app(
 
     from mlradar.web import WebSettings, create_app
 
+    background = c.settings.serve_worker if worker is None else worker
     web = WebSettings(
-        local_user=local_user, secure_cookies=secure_cookies, cache_seconds=cache_seconds
+        local_user=local_user,
+        secure_cookies=secure_cookies,
+        cache_seconds=cache_seconds,
+        worker=background,
     )
     app = create_app(c, web)
     shown = f"[{host}]" if ":" in host else host
     mode = f"as {local_user}, no login (loopback only)" if local_user else "with login"
-    console.print(f"serving http://{shown}:{port}/ {mode}; Ctrl-C stops", highlight=False)
+    updates = "due updates run in the background" if background else "no scheduled updates"
+    console.print(
+        f"serving http://{shown}:{port}/ {mode}; {updates}; Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,  # one line, the address whole, however narrow the terminal
+    )
     # proxy_headers: behind a reverse proxy on this machine, X-Forwarded-Proto=https marks
     # the session cookie Secure and X-Forwarded-For gives login limits the real address.
     uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="warning")
@@ -80,8 +90,21 @@ def register(app: typer.Typer) -> None:
             min=0,
             help="Keep a page's lists this long per user (a user's own writes drop them); 0: off.",
         ),
+        worker: bool | None = typer.Option(
+            None,
+            "--worker/--no-worker",
+            help="Run the due updates and digest emails in the background while serving "
+            "(default: the serve_worker setting, on); a separate `mlradar worker` and this "
+            "one never run at once on one database.",
+        ),
     ) -> None:
         """Serve the reading pages and the REST API (/api/v1, docs at /docs)."""
         serve_app(
-            ctx, host, port, login, secure_cookies=secure_cookies, cache_seconds=cache_seconds
+            ctx,
+            host,
+            port,
+            login,
+            secure_cookies=secure_cookies,
+            cache_seconds=cache_seconds,
+            worker=worker,
         )

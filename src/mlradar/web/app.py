@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +18,8 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from mlradar._radar import RadarCore
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -40,6 +45,32 @@ class WebSettings:
     session_days: int = 30
     cache_seconds: float = 10.0
     """How long a page's records are kept per user (see :mod:`mlradar.web.cache`); 0: off."""
+    worker: bool = False
+    """Run the due updates and digests in a background thread while the app serves
+    (``mlradar serve`` does unless ``--no-worker``; an app built for tests or embedded
+    elsewhere does not, unless asked).  Started and stopped by the app's lifespan."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the background worker with the app when its settings ask for one, and stop
+    it (waiting for a tick in progress) when the app shuts down.  Under the runners' lock,
+    a ``mlradar worker`` on the same database and this one never run at once."""
+    web: WebSettings = app.state.web
+    app.state.worker = None
+    if web.worker:
+        core: RadarCore = app.state.core
+        app.state.worker = core.start_background()  # its runs are recorded as "serve"
+    try:
+        yield
+    finally:
+        handle = app.state.worker
+        if handle is not None:
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(handle.stop)
+            if handle.running:  # a fetch outlasted the wait; the daemon thread ends with us
+                log.warning("the background worker was still busy at shutdown")
 
 
 class SecurityHeaders:
@@ -98,7 +129,15 @@ class SecurityHeaders:
 
 def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     """The web app and REST API over ``core`` (which the caller keeps and closes)."""
-    from mlradar.web import problems, render, routes_api, routes_digests, routes_feeds, routes_pages
+    from mlradar.web import (
+        problems,
+        render,
+        routes_api,
+        routes_digests,
+        routes_feeds,
+        routes_pages,
+        routes_stories,
+    )
     from mlradar.web.auth import SessionCodec
     from mlradar.web.cache import ViewCache
 
@@ -110,6 +149,7 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.core = core
     app.state.web = web
@@ -118,6 +158,7 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     app.state.local_user = core.ensure_user(web.local_user) if web.local_user is not None else None
     app.state.templates = render.templates()
     app.state.cache = ViewCache(web.cache_seconds)
+    app.state.worker = None  # the lifespan starts one when ``web.worker`` asks
     problems.install(app)
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)
@@ -126,6 +167,8 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_feeds.api)
     app.include_router(routes_feeds.pages)
     app.include_router(routes_feeds.feeds)
+    app.include_router(routes_stories.api)
+    app.include_router(routes_stories.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     try:
         from swagger_ui_bundle import swagger_ui_path

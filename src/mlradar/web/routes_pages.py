@@ -156,7 +156,12 @@ def act(
 def _sources_page(
     request: Request, radar: Radar, *, error: str | None = None, notice: str | None = None
 ) -> Response:
-    context = {"view": views.sources(radar), "error": error, "notice": notice}
+    context = {
+        "view": views.sources(radar),
+        "error": error,
+        "notice": notice,
+        "worker": request.app.state.worker,
+    }
     return render(request, "sources.html", context, status=400 if error else 200)
 
 

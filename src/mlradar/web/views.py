@@ -23,6 +23,7 @@ from mlradar.types import (
     Recommendation,
     SearchHit,
     Source,
+    UpdateRun,
 )
 
 if TYPE_CHECKING:
@@ -311,6 +312,8 @@ class PaperView:
     tags: tuple[str, ...] = ()
     reaction: str | None = None
     read: bool = False
+    story_id: int | None = None
+    """The newest story about it in the user's sources, when one is (its page links there)."""
 
 
 def _library_state(radar: Radar, ref: str) -> tuple[tuple[str, ...], str | None, bool]:
@@ -348,7 +351,8 @@ def paper(
             recs = []
         why = next((r for r in recs if r.arxiv_id == detail.arxiv_id), None)
     tags, reaction, read = _library_state(radar, detail.ref)
-    return PaperView(detail, tuple(found), note, why, tags, reaction, read)
+    story_id = radar.story_of(arxiv_id=detail.arxiv_id) if detail.arxiv_id else None
+    return PaperView(detail, tuple(found), note, why, tags, reaction, read, story_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,27 +362,58 @@ class ItemView:
     tags: tuple[str, ...] = ()
     reaction: str | None = None
     read: bool = False
+    story_id: int | None = None
+    """The story it is a mention of (every item joins one as it is stored)."""
 
 
 def item(radar: Radar, item_id: int) -> ItemView:
     found = radar.item(item_id)
     papers = tuple(radar.papers(list(found.arxiv_ids))) if found.arxiv_ids else ()
     tags, reaction, read = _library_state(radar, str(found.id))
-    return ItemView(found, papers, tags, reaction, read)
+    return ItemView(found, papers, tags, reaction, read, radar.story_of(item_id=found.id))
 
 
 # -- sources, catalog, settings --------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
+class LastRun:
+    """When the updater last ran (by ``mlradar update``, the worker or ``serve``) and how
+    it went for this user's sources.  The run's own totals count every user's sources,
+    so a page shows the user's share instead: ``fetched`` of theirs were fetched in it,
+    ``failed`` of those failed."""
+
+    run: UpdateRun
+    fetched: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourcesView:
     sources: tuple[Source, ...]
     failing: int = 0
+    last_run: LastRun | None = None
+
+
+def last_run(radar: Radar, mine: Sequence[Source]) -> LastRun | None:
+    """The last update run and the user's share of it (None: it never ran)."""
+    run = radar.last_update_run()
+    if run is None:
+        return None
+    # A fetch, failed or not, stamps its source's last_fetched_at inside the run's span.
+    fetched = [
+        s
+        for s in mine
+        if s.state.last_fetched_at is not None
+        and run.started_at <= s.state.last_fetched_at <= run.finished_at
+    ]
+    return LastRun(run, len(fetched), sum(1 for s in fetched if s.state.consecutive_errors))
 
 
 def sources(radar: Radar, tag: str | None = None) -> SourcesView:
     found = tuple(radar.sources(tag=tag))
-    return SourcesView(found, sum(1 for s in found if s.state.consecutive_errors))
+    failing = sum(1 for s in found if s.state.consecutive_errors)
+    return SourcesView(found, failing, last_run(radar, found))
 
 
 @dataclass(frozen=True, slots=True)
