@@ -120,6 +120,11 @@ class DigestAlreadySentError(RadarError):
     how it went): a period is never sent twice."""
 
 
+class RunnerBusyError(RadarError):
+    """Another runner (``mlradar worker``, or ``serve``'s background worker) is updating this
+    database now; an exclusive update does not start beside it."""
+
+
 class EmailError(RadarError):
     """Sending email failed: SMTP is not configured, or the server refused or was unreachable."""
 

@@ -163,6 +163,11 @@ def test_sources_add_remove_opml_and_update(web: Harness) -> None:
     assert c.get("/api/v1/sources/third").json()["id"] == added.json()["id"]
     summary = c.post("/api/v1/update", params={"force": "true"}).json()
     assert summary["failed"] == 0 and len(summary["sources"]) == 2
+    from mlradar._worker import runner_lock
+
+    with runner_lock(web.core) as held:  # a worker's update is running
+        assert held
+        is_problem(c.post("/api/v1/update", params={"force": "true"}), 409)
     opml = c.get("/api/v1/sources/opml")
     assert opml.status_code == 200 and b"<opml" in opml.content and b"third" in opml.content
     assert c.delete("/api/v1/sources/third").json()["name"] == "third"

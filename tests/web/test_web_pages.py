@@ -116,6 +116,14 @@ def test_sources_page_adds_imports_and_exports(web: Harness) -> None:
     assert broken.status_code == 400
     updated = c.post("/sources/update", data={"csrf": token})
     assert "updated: " in c.get(updated.headers["location"]).text
+    # While a runner (mlradar worker, serve's) updates, "update now" waits its turn.
+    from mlradar._worker import runner_lock
+
+    with runner_lock(web.core) as held:
+        assert held
+        busy = c.post("/sources/update", data={"csrf": token})
+        assert busy.status_code == 303
+        assert "an update is running now" in c.get(busy.headers["location"]).text
     # Last: the profile's feeds are real sites, and nothing here fetches them.
     followed = c.post("/sources/profile", data={"profile": "news", "csrf": token})
     assert "of the news profile" in c.get(followed.headers["location"]).text

@@ -15,6 +15,7 @@ from mlradar._update.schedule import utcnow
 from mlradar.exceptions import (
     InvalidInputError,
     NotFoundError,
+    RunnerBusyError,
     SourceExistsError,
     SourceNotFoundError,
 )
@@ -161,9 +162,24 @@ class FeedsMixin(RadarBase):
         *,
         force: bool = False,
         progress: ProgressCallback | None = None,
+        exclusive: bool = False,
     ) -> UpdateSummary:
-        """Fetch the user's sources that are due (or the ones named, or all with ``force``)."""
-        return run_sync(self.update_async(sources, force=force, progress=progress))
+        """Fetch the user's sources that are due (or the ones named, or all with ``force``).
+
+        ``exclusive``: take the runners' lock first (the one ``mlradar worker`` and
+        ``serve``'s background worker hold while they update), and raise RunnerBusyError
+        when another runner holds it, so an "update now" never runs beside a scheduled one."""
+        if not exclusive:
+            return run_sync(self.update_async(sources, force=force, progress=progress))
+        from mlradar._worker.runner import runner_lock
+
+        with runner_lock(self._core) as mine:
+            if not mine:
+                raise RunnerBusyError(
+                    "an update is running now (mlradar worker, or serve's background "
+                    "worker): its results show when it ends"
+                )
+            return run_sync(self.update_async(sources, force=force, progress=progress))
 
     async def update_async(
         self,

@@ -20,6 +20,7 @@ from mlradar.exceptions import (
     NotFoundError,
     ParseError,
     RadarError,
+    RunnerBusyError,
     SourceError,
     SourceExistsError,
     StorageError,
@@ -67,7 +68,9 @@ def status_of(exc: RadarError) -> int:
         return 429
     if isinstance(exc, AuthError):
         return 401
-    if isinstance(exc, SourceExistsError | UserExistsError | DigestAlreadySentError):
+    if isinstance(
+        exc, SourceExistsError | UserExistsError | DigestAlreadySentError | RunnerBusyError
+    ):
         return 409
     if isinstance(exc, UnsafeURLError):
         return 400

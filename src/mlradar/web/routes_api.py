@@ -411,7 +411,8 @@ class UpdateOut(BaseModel):
     "/update", response_model=UpdateOut, summary="Fetch the due sources (`mlradar update`)"
 )
 def update(radar: RadarDep, force: bool = False) -> Response:
-    summary = radar.update(force=force)
+    # Exclusive: an "update now" never runs beside the worker's (409 while it does).
+    summary = radar.update(force=force, exclusive=True)
     return _json(
         {
             "new": summary.new,

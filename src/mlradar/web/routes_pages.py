@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from mlradar._radar import Radar
-from mlradar.exceptions import AuthError, InvalidInputError, RadarError
+from mlradar.exceptions import AuthError, InvalidInputError, RadarError, RunnerBusyError
 from mlradar.web import views, views_digests
 from mlradar.web._json import JsonResponse
 from mlradar.web.auth import (
@@ -202,7 +202,10 @@ def follow_profile(radar: PageRadar, profile: Annotated[str, Form(max_length=40)
 def update_sources(radar: PageRadar) -> Response:
     from urllib.parse import quote
 
-    summary = radar.update()
+    try:
+        summary = radar.update(exclusive=True)
+    except RunnerBusyError as exc:
+        return _see_other(f"/sources?notice={quote(str(exc))}")
     text = f"updated: {summary.new} new items, {summary.failed} sources failed"
     return _see_other(f"/sources?notice={quote(text)}")
 
