@@ -1,6 +1,7 @@
 """Load on the web app: the queue page, the search API and a paper page, with wrk.
 
-The radar is the real corpus (``../shared/data/arxiv/papers.jsonl.gz``, 74,728 papers,
+Targets: the queue page ("for you" and "new"), the search API, a paper page and a story
+page.  The radar is the real corpus (``../shared/data/arxiv/papers.jsonl.gz``, 74,728 papers,
 imported through the product) plus the real feeds of ``../shared/data/feeds`` (served on
 loopback, followed and fetched through the product), for one user who tagged a few
 papers so that "for you" ranks.  The app runs as ``mlradar serve`` (one uvicorn process,
@@ -162,6 +163,9 @@ def main() -> None:
             str(port),
             "--cache-seconds",
             str(args.cache_seconds),
+            # The feeds' loopback server is gone after the build: a background update
+            # would only record failures beside the load.
+            "--no-worker",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -180,12 +184,17 @@ def main() -> None:
         httpx.get(base + "/api/v1/recommend", timeout=600).raise_for_status()
         hits = httpx.get(base + "/api/v1/search", params={"q": "diffusion", "limit": 50}).json()
         paper = {"arxiv_id": next(h["ref"] for h in hits["items"] if h["kind"] == "paper")}
+        # The most discussed story: a paper with mentions in several of the feeds.
+        story = httpx.get(
+            base + "/api/v1/stories", params={"sort": "discussed", "limit": 1}, timeout=120
+        ).json()["items"][0]["id"]
         targets = {
             "anchor /api/v1/me": base + "/api/v1/me",
             "queue page / (for you)": base + "/",
             "queue page /?tab=new": base + "/?tab=new",
             "search API /api/v1/search": base + "/api/v1/search?q=diffusion",
             "paper page /paper/ID": f"{base}/paper/{paper['arxiv_id']}",
+            "story page /story/ID": f"{base}/story/{story}",
         }
         for name, target in targets.items():  # warm every path once
             assert httpx.get(target, timeout=60).status_code == 200, name
@@ -210,6 +219,7 @@ def main() -> None:
             json.dumps(
                 {
                     "paper": paper["arxiv_id"],
+                    "story": story,
                     "seconds": args.seconds,
                     "connections": args.connections,
                     "cache_seconds": args.cache_seconds,
