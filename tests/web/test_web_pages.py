@@ -47,6 +47,18 @@ def test_every_page_renders_with_the_security_headers(web: Harness) -> None:
     assert c.get("/paper/2505.99999", headers={"accept": "text/html"}).status_code == 404
 
 
+def test_head_answers_as_get_without_a_body(web: Harness) -> None:
+    c = web.login("alice")
+    for path in ("/", "/sources", "/api/v1/me", "/static/app.js"):
+        got, head = c.get(path), c.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert "content-security-policy" in head.headers
+    assert c.head("/paper/2505.99999").status_code == 404
+    assert web.client().head("/api/v1/me").status_code == 401  # the same authentication
+
+
 def test_the_queue_shows_papers_items_and_reasons(web: Harness) -> None:
     c = web.login("alice")
     new = c.get("/?tab=new").text

@@ -127,6 +127,29 @@ class SecurityHeaders:
         return "; ".join(parts).encode()
 
 
+class HeadAsGet:
+    """Answers HEAD as the GET of the same URL without its body (RFC 9110 §9.3.2).
+
+    FastAPI routes GET only, so feed readers and monitors that ask HEAD first got 405.
+    A HEAD is safe: it goes through the same authentication, and no route writes on GET.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     """The web app and REST API over ``core`` (which the caller keeps and closes)."""
     from mlradar.web import (
@@ -177,4 +200,5 @@ def create_app(core: RadarCore, settings: WebSettings | None = None) -> FastAPI:
     else:
         app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     app.add_middleware(SecurityHeaders, secure=web.secure_cookies, max_age=max_age)
+    app.add_middleware(HeadAsGet)  # outermost: every layer below sees a GET
     return app
