@@ -79,6 +79,22 @@ def test_import_counts_corrupt_lines_and_is_idempotent(
     assert len(stored_ids(radar)) == 297
 
 
+def test_rerun_after_a_kill_in_the_index_sync_brings_the_index_up_to_date(
+    shared_data: Path, tmp_path: Path, radar: Radar
+) -> None:
+    # benchmarks/kill_runs.py found it: a SIGKILL after the last batch committed, while
+    # the ranking index was being synced, left every paper stored and the index short of
+    # them; the rerun had nothing new to write, so it never synced.  ``index=False`` leaves
+    # the same state without a kill.
+    path = write(tmp_path / "snap.jsonl", snapshot_lines(shared_data, 40))
+    radar.import_arxiv_snapshot(path, index=False)
+    assert radar.rank_index_behind()
+
+    again = radar.import_arxiv_snapshot(path)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 40)
+    assert not radar.rank_index_behind()
+
+
 def test_reimport_updates_changed_records_and_search_sees_them(
     shared_data: Path, tmp_path: Path, radar: Radar
 ) -> None:

@@ -232,8 +232,7 @@ class RadarCore:
         try:
             updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
             summary = UpdateSummary(tuple(await updater.run(targets)))
-            if summary.new or summary.updated:
-                self.sync_rank_index()
+            self.sync_rank_index_after_write(bool(summary.new or summary.updated))
         except BaseException as exc:
             self._record_run(UpdateRun(started, utcnow(), trigger, len(targets), error=_why(exc)))
             raise
@@ -298,6 +297,16 @@ class RadarCore:
         # The index belongs to no user; a view is only the way to its plumbing (and no
         # user is looked up).
         return self.for_user(self._settings.user).sync_rank_index()
+
+    def sync_rank_index_after_write(self, wrote: bool) -> int:
+        """The writers' sync: when they wrote rows, and also when they wrote none but the
+        index is behind the database.  A writer killed during its sync leaves its rows
+        committed and the index short of them; rerunning it (a resumed import, a harvest
+        with nothing new) writes nothing, and must still bring the index up to date."""
+        view = self.for_user(self._settings.user)
+        if wrote or view.rank_index_behind():
+            return view.sync_rank_index()
+        return 0
 
     def stats(self) -> Stats:
         """Counts over everything stored, every user's sources included."""

@@ -66,8 +66,8 @@ class PapersMixin(RadarBase):
             on_problem=on_problem,
             parallel=parallel,
         ).run()
-        if index and (summary.new or summary.updated):
-            self._core.sync_rank_index()
+        if index:
+            self._core.sync_rank_index_after_write(bool(summary.new or summary.updated))
         return summary
 
     def harvest_arxiv(
@@ -117,8 +117,7 @@ class PapersMixin(RadarBase):
                 max_pages=max_pages,
                 on_page=progress,
             )
-        if summary.new or summary.updated:
-            self._core.sync_rank_index()
+        self._core.sync_rank_index_after_write(bool(summary.new or summary.updated))
         return summary
 
     def fetch_papers(self, refs: Sequence[str]) -> list[Paper]:
@@ -135,8 +134,7 @@ class PapersMixin(RadarBase):
         async with self._core.fetcher(arxiv_policies(self._settings)) as fetcher:
             papers = await ArxivApi(fetcher, self._settings.arxiv_api_url).by_ids(ids)
         counts = store_papers(self._storage, papers)
-        if counts.new or counts.updated:
-            self._core.sync_rank_index()
+        self._core.sync_rank_index_after_write(bool(counts.new or counts.updated))
         return self._storage.papers_by_ids(ids)
 
     # -- reading ---------------------------------------------------------------------------
