@@ -81,6 +81,17 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     expected: dict[str, int] = field(default_factory=dict)
     final: dict[str, int] = field(default_factory=dict)
+    #: Kills after which the main table (papers, items) held more rows than before the
+    #: run: the killed run had committed work, it was not killed in start-up.
+    mid_work: int = 0
+    #: Import: times the kill database was replaced by a fresh one after a finished run.
+    fresh_starts: int = 0
+    #: Where the wall time went: the command's runs (killed, finished, anchor, final),
+    #: the checks, the /proc scans, and all of it (set-up included).
+    run_seconds: float = 0.0
+    check_seconds: float = 0.0
+    scan_seconds: float = 0.0
+    wall_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -108,13 +119,17 @@ def _marked(tag: str) -> list[int]:
     return found
 
 
-def _run_and_kill(cmd: list[str], env: dict[str, str], at: float | None) -> tuple[bool, float]:
+def _run_and_kill(
+    cmd: list[str], env: dict[str, str], at: float | None
+) -> tuple[bool, float, float]:
     """Run ``cmd``; SIGKILL it ``at`` seconds in (None: let it finish).
 
-    Returns (killed, seconds until no process of the run was left).  Raises RuntimeError
-    when a run that was not killed fails, or when processes outlive the limit.
+    Returns (killed, seconds the run lasted, seconds until no process of the run was
+    left).  Raises RuntimeError when a run that was not killed fails, or when processes
+    outlive the limit.
     """
     tag = uuid.uuid4().hex
+    started = time.monotonic()
     proc = subprocess.Popen(
         cmd,
         env={**env, _MARKER: tag},
@@ -131,6 +146,7 @@ def _run_and_kill(cmd: list[str], env: dict[str, str], at: float | None) -> tupl
     if not killed and proc.returncode != 0:
         raise RuntimeError(f"{cmd[3:]} exited {proc.returncode}: {err.decode()[-800:]}")
     began = time.monotonic()
+    lasted = began - started
     while left := _marked(tag):
         if time.monotonic() - began > ORPHAN_LIMIT:
             for pid in left:
@@ -138,7 +154,7 @@ def _run_and_kill(cmd: list[str], env: dict[str, str], at: float | None) -> tupl
                     os.kill(pid, signal.SIGKILL)
             raise RuntimeError(f"{len(left)} process(es) outlived the killed run: {left}")
         time.sleep(0.02)
-    return killed, time.monotonic() - began
+    return killed, lasted, time.monotonic() - began
 
 
 # -- databases ---------------------------------------------------------------------------
@@ -146,8 +162,14 @@ def _run_and_kill(cmd: list[str], env: dict[str, str], at: float | None) -> tupl
 
 @contextlib.contextmanager
 def database(kind: str, folder: Path, name: str) -> Iterator[str]:
+    """A throwaway database of ``kind``, removed afterwards."""
     if kind == "sqlite":
-        yield f"sqlite:///{folder / (name + '.sqlite')}"
+        path = folder / (name + ".sqlite")
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     from sqlalchemy import create_engine, text
 
@@ -257,16 +279,43 @@ def _cli(url: str, *args: str) -> list[str]:
 # -- the two commands --------------------------------------------------------------------
 
 
+def _run(outcome: Outcome, cmd: list[str], env: dict[str, str], at: float | None) -> bool:
+    """``_run_and_kill``, with its time and its orphan wait booked on ``outcome``."""
+    killed, lasted, waited = _run_and_kill(cmd, env, at)
+    outcome.run_seconds += lasted
+    outcome.scan_seconds += waited
+    outcome.orphan_waits.append(waited)
+    return killed
+
+
+def _check(outcome: Outcome, url: str) -> dict[str, int]:
+    """``check``, with its time booked on ``outcome``."""
+    began = time.monotonic()
+    try:
+        return check(url)
+    finally:
+        outcome.check_seconds += time.monotonic() - began
+
+
 def _kill_cycles(
     outcome: Outcome,
-    url: str,
+    url: Callable[[], str],
     kills: int,
     rng: random.Random,
-    command: Callable[[], list[str]],
+    command: Callable[[str], list[str]],
     before: Callable[[int], None],
+    finished: Callable[[int, dict[str, int]], bool],
+    table: str,
     progress: Callable[[str], None],
 ) -> None:
-    env = _env(url)
+    """Run ``command`` until ``kills`` runs were SIGKILLed, checking after each run.
+
+    ``before(i)`` prepares run ``i``; ``finished(i, counts)`` is told of a run that ended
+    before its moment (it raises RuntimeError if the counts are wrong, and returns True if
+    it replaced the database by a fresh one).  ``table`` is the table whose growth shows
+    that a killed run had committed work.
+    """
+    rows = 0
     # A run after a kill resumes and often finishes before its random moment: cycles go on
     # until ``kills`` kills have landed (at most three times as many cycles).
     i = 0
@@ -275,13 +324,16 @@ def _kill_cycles(
         outcome.cycles = i + 1
         at = rng.uniform(0.0, 1.1 * outcome.anchor_seconds)
         try:
-            killed, waited = _run_and_kill(command(), env, at)
-            outcome.orphan_waits.append(waited)
+            killed = _run(outcome, command(url()), _env(url()), at)
             outcome.kills += killed
             outcome.finished_first += not killed
-            check(url)
+            counts = _check(outcome, url())
+            outcome.mid_work += killed and counts.get(table, 0) > rows
+            rows = counts.get(table, 0)
+            if not killed and finished(i, counts):
+                rows = 0
         except RuntimeError as exc:
-            outcome.failures.append(f"kill {i} at {at:.2f} s: {exc}")
+            outcome.failures.append(f"run {i} (moment {at:.2f} s): {exc}")
         failed = len(outcome.failures)
         progress(f"{outcome.db} {outcome.command}: {outcome.kills}/{kills} kills ({failed} failed)")
         i += 1
@@ -289,35 +341,81 @@ def _kill_cycles(
         outcome.failures.append(f"only {outcome.kills} of {kills} kills landed in {i} runs")
 
 
-def import_kills(
-    kind: str, folder: Path, kills: int, papers: int | None, rng: random.Random, progress: Any
-) -> Outcome:
-    outcome = Outcome(kind, "arxiv import")
-    snapshot = SNAPSHOT
-    if papers is not None:
-        snapshot = folder / f"papers-{papers}.jsonl.gz"
+def _snapshot(folder: Path, papers: int | None) -> Path:
+    """The snapshot, or a file of its first ``papers`` lines."""
+    if papers is None:
+        return SNAPSHOT
+    snapshot = folder / f"papers-{papers}.jsonl.gz"
+    if not snapshot.exists():
         with gzip.open(SNAPSHOT, "rt") as src, gzip.open(snapshot, "wt") as dst:
             for n, line in enumerate(src):
                 if n >= papers:
                     break
                 dst.write(line)
+    return snapshot
+
+
+def _differences(got: dict[str, int], want: dict[str, int]) -> list[str]:
+    """Tables whose row count is not the reference's (``state`` holds checkpoints)."""
+    return [
+        f"{table}: {got.get(table)} rows, want {count}"
+        for table, count in want.items()
+        if got.get(table) != count and table != "state"
+    ]
+
+
+def import_kills(
+    kind: str, folder: Path, kills: int, papers: int | None, rng: random.Random, progress: Any
+) -> Outcome:
+    outcome = Outcome(kind, "arxiv import")
+    began = time.monotonic()
+    snapshot = _snapshot(folder, papers)
     cmd = ["arxiv", "import", str(snapshot), "--quiet", "--json"]
     with database(kind, folder, "import_ref") as ref:
-        began = time.monotonic()
-        _run_and_kill(_cli(ref, *cmd), _env(ref), None)
-        outcome.anchor_seconds = time.monotonic() - began
-        outcome.expected = check(ref)
-    with database(kind, folder, "import_kill") as url:
-        check(url)  # created and migrated first: the kills are of imports, not of set-up
-        _kill_cycles(outcome, url, kills, rng, lambda: _cli(url, *cmd), lambda i: None, progress)
+        started = time.monotonic()
+        _run(outcome, _cli(ref, *cmd), _env(ref), None)
+        outcome.anchor_seconds = time.monotonic() - started
+        outcome.expected = _check(outcome, ref)
+    with contextlib.ExitStack() as stack:
+        current: list[str] = []
+
+        def fresh() -> None:
+            # Created and migrated first: the kills are of imports, not of set-up.
+            if current:
+                stack.close()
+            current[:] = [stack.enter_context(database(kind, folder, "import_kill"))]
+            _check(outcome, current[0])
+
+        def finished(i: int, counts: dict[str, int]) -> bool:
+            # A finished import must hold exactly the reference's rows.  Then start over in
+            # an empty database: rerunning a finished import only re-reads unchanged papers
+            # (a quarter of the time, almost nothing written), so kills of it would test
+            # little; every kill should land in an import that writes.
+            if problems := _differences(counts, outcome.expected):
+                raise RuntimeError(f"after a finished run: {'; '.join(problems)}")
+            fresh()
+            outcome.fresh_starts += 1
+            return True
+
+        fresh()
+        _kill_cycles(
+            outcome,
+            lambda: current[0],
+            kills,
+            rng,
+            lambda url: _cli(url, *cmd),
+            lambda i: None,
+            finished,
+            "papers",
+            progress,
+        )
         try:
-            _run_and_kill(_cli(url, *cmd), _env(url), None)
-            outcome.final = check(url)
+            _run(outcome, _cli(current[0], *cmd), _env(current[0]), None)
+            outcome.final = _check(outcome, current[0])
         except RuntimeError as exc:
             outcome.failures.append(f"final run: {exc}")
-    for table, count in outcome.expected.items():
-        if outcome.final.get(table) != count and table != "state":
-            outcome.failures.append(f"{table}: {outcome.final.get(table)} rows, want {count}")
+    outcome.failures.extend(_differences(outcome.final, outcome.expected))
+    outcome.wall_seconds = time.monotonic() - began
     return outcome
 
 
@@ -343,7 +441,9 @@ def update_kills(
     from mlradar import make_radar
 
     outcome = Outcome(kind, "update")
+    began = time.monotonic()
     first = 10
+    cmd = ["update", "--force", "--json"]
     with serving() as server:
         # A killed client resets its connections: expected here, not worth a traceback.
         server._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
@@ -352,9 +452,9 @@ def update_kills(
             with make_radar(ref, allow_private_networks=True) as radar:
                 for n in range(feeds):
                     radar.add_source(server.url(f"/{n}.xml"), discover=False)
-            began = time.monotonic()
-            _run_and_kill(_cli(ref, "update", "--force", "--json"), _env(ref), None)
-            outcome.anchor_seconds = time.monotonic() - began
+            started = time.monotonic()
+            _run(outcome, _cli(ref, *cmd), _env(ref), None)
+            outcome.anchor_seconds = time.monotonic() - started
         with database(kind, folder, "update_kill") as url:
             with make_radar(url, allow_private_networks=True) as radar:
                 for n in range(feeds):
@@ -363,19 +463,29 @@ def update_kills(
             def grow(i: int) -> None:
                 _publish(server, feeds, first + i + 1)
 
+            def finished(i: int, counts: dict[str, int]) -> bool:
+                # A finished update has stored every entry published so far.
+                want = feeds * (first + i + 1)
+                if counts.get("items") != want:
+                    got = counts.get("items")
+                    raise RuntimeError(f"after a finished run: {got} items, want {want}")
+                return False
+
             _kill_cycles(
                 outcome,
-                url,
+                lambda: url,
                 kills,
                 rng,
-                lambda: _cli(url, "update", "--force", "--json"),
+                lambda url: _cli(url, *cmd),
                 grow,
+                finished,
+                "items",
                 progress,
             )
             entries = first + outcome.cycles
             try:
-                _run_and_kill(_cli(url, "update", "--force", "--json"), _env(url), None)
-                outcome.final = check(url)
+                _run(outcome, _cli(url, *cmd), _env(url), None)
+                outcome.final = _check(outcome, url)
                 with make_radar(url) as radar:
                     titles = [i.title for i in radar.items(limit=10 * feeds * entries)]
                     errors = [s.state.last_error for s in radar.sources() if s.state.last_error]
@@ -391,6 +501,7 @@ def update_kills(
         outcome.failures.append(f"{len(titles) - len(set(titles))} duplicated items")
     if errors:
         outcome.failures.append(f"sources left failing: {errors[:3]}")
+    outcome.wall_seconds = time.monotonic() - began
     return outcome
 
 
@@ -472,19 +583,25 @@ def worker_kills(
 
 
 def report(outcomes: list[Outcome]) -> str:
+    """The Markdown table of ``outcomes``, then one line per failed check."""
     lines = [
-        "| db | command | anchor run (s) | kills | finished before the kill | checks failed "
-        "| orphan wait median / max (s) | final rows |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| db | command | anchor run (s) | kills | killed after a commit "
+        "| finished before the kill | checks failed | orphan wait median / max (s) "
+        "| final rows | wall (s): runs + checks + scans + set-up |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for o in outcomes:
         waits = o.orphan_waits or [0.0]
         final = ", ".join(
             f"{k} {v:,}" for k, v in o.final.items() if k in ("papers", "items", "distinct titles")
         )
+        rest = o.wall_seconds - o.run_seconds - o.check_seconds - o.scan_seconds
         lines.append(
-            f"| {o.db} | {o.command} | {o.anchor_seconds:.1f} | {o.kills} | {o.finished_first} "
-            f"| {len(o.failures)} | {statistics.median(waits):.2f} / {max(waits):.2f} | {final} |"
+            f"| {o.db} | {o.command} | {o.anchor_seconds:.1f} | {o.kills} | {o.mid_work} "
+            f"| {o.finished_first} | {len(o.failures)} "
+            f"| {statistics.median(waits):.2f} / {max(waits):.2f} | {final} "
+            f"| {o.wall_seconds:.0f}: {o.run_seconds:.0f} + {o.check_seconds:.0f} "
+            f"+ {o.scan_seconds:.1f} + {rest:.0f} |"
         )
     for o in outcomes:
         for failure in o.failures:
