@@ -87,7 +87,7 @@ def explain(data: bytes, stored: int, error: str | None) -> tuple[int, dict[str,
 
 @pytest.mark.slow
 def test_the_feed_corpora_update_as_one_batch_and_count_as_feedparser(
-    shared_data: Path, db_url: str
+    shared_data: Path, any_db_url: str
 ) -> None:
     files = {
         name: sorted(p for p in (shared_data / "feed-corpus" / name).rglob("*") if p.is_file())
@@ -95,7 +95,7 @@ def test_the_feed_corpora_update_as_one_batch_and_count_as_feedparser(
     }
     assert len(files["feedparser"]) == 2107
     every = [f for name in CORPORA for f in files[name]]
-    radar = make_radar(db_url, allow_private_networks=True, total_timeout=60.0)
+    radar = make_radar(any_db_url, allow_private_networks=True, total_timeout=60.0)
     began = time.monotonic()
     with serving() as server:
         ids = {}

@@ -47,7 +47,7 @@ def _max_rss_mb(who: int) -> float:
 
 
 @pytest.mark.slow
-def test_every_hostile_case_costs_its_own_source_only(tmp_path: Path) -> None:
+def test_every_hostile_case_costs_its_own_source_only(tmp_path: Path, any_db_url: str) -> None:
     healthy_routes = {f"/ok/{i}.xml": feed(f"Healthy {i}").encode() for i in range(5)}
     other_routes = {f"/ok/{i}.xml": feed(f"Other {i}").encode() for i in range(3)}
     healthy_paths, other_paths = list(healthy_routes), list(other_routes)
@@ -70,7 +70,7 @@ def test_every_hostile_case_costs_its_own_source_only(tmp_path: Path) -> None:
         registry.mount(JobConnector(tmp_path))
         registry.mount(FeedConnector(), fallback=True)
         core = RadarCore.open(
-            f"sqlite:///{tmp_path / 'radar.sqlite'}",
+            any_db_url,
             registry=registry,
             fetcher_factory=fetcher,
             allow_private_networks=False,
