@@ -387,7 +387,7 @@ def query(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     queries = make_queries(args.data, args.queries, args.seed)
-    radar = make_radar(db_url(args.work))
+    radar = make_radar(args.url or db_url(args.work))
     storage = radar._storage
     ix = radar._indexes()["papers"]
     out: dict[str, Any] = {
