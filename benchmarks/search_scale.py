@@ -116,7 +116,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 
     args.work.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"phase": "build", "work": str(args.work)}
-    radar = make_radar(db_url(args.work))
+    # --url builds a PostgreSQL database the same way (its ranking index in the cache).
+    radar = make_radar(args.url or db_url(args.work))
     with radar._storage.read() as conn:
         stored = int(conn.execute(text("SELECT count(*) FROM papers")).scalar_one())
     if stored < args.papers:
@@ -139,23 +140,42 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.embeddings is not None:
         out |= _embed_tiled(radar, args, read_snapshot)
+    from mlradar._radar._index import rank_dir_for
+
     db = args.work / "radar.sqlite"
-    out["db_mb"] = round(db.stat().st_size / 2**20)
-    rank = db.with_name(db.name + ".rank") / "papers"
+    if not args.url:
+        out["db_mb"] = round(db.stat().st_size / 2**20)
+    rank = rank_dir_for(args.url or db_url(args.work)) / "papers"
     out["rank_store_mb"] = round(sum(f.stat().st_size for f in rank.iterdir()) / 2**20)
     out["peak_rss_mb"] = round(peak_mb())
     return out
 
 
 def _embed_tiled(radar: Any, args: argparse.Namespace, read_snapshot: Any) -> dict[str, Any]:
-    from mlradar._rank.store import FeatureStore
-
     vectors = np.load(args.embeddings, mmap_mode="r")
     corpus = read_snapshot(args.data)
     if vectors.shape[0] != len(corpus):
         raise SystemExit(f"{args.embeddings}: {vectors.shape[0]} rows, corpus has {len(corpus)}")
-    ix = radar._indexes()["papers"]
-    store: FeatureStore = ix.store
+    out: dict[str, Any] = {}
+    # The ranking index is written only through the writers' path (lock held, opened
+    # writable), as the product's own writers do.
+    radar._writing(lambda indexes: _embed_into(radar, indexes, args, vectors, corpus, out))
+    radar._rank_indexes = None
+    return out
+
+
+def _embed_into(
+    radar: Any,
+    indexes: dict[str, Any],
+    args: argparse.Namespace,
+    vectors: np.ndarray,
+    corpus: Any,
+    out: dict[str, Any],
+) -> int:
+    from sqlalchemy import text
+
+    ix = indexes["papers"]
+    store = ix.store
     marker = store.path / "bench-embeddings.json"
     source = {"file": str(args.embeddings), "size": args.embeddings.stat().st_size}
     if marker.is_file() and json.loads(marker.read_text()) != source:
@@ -165,17 +185,11 @@ def _embed_tiled(radar: Any, args: argparse.Namespace, read_snapshot: Any) -> di
         for name in os.listdir(store.path):
             if name.startswith("ivf"):
                 (store.path / name).unlink()
-        radar._rank_indexes = None
-        ix = radar._indexes()["papers"]
-        store = ix.store
     row_of_key = {d.key: i for i, d in enumerate(corpus.docs)}
     records = raw_records(args.data)
     real = {str(r["id"]): i for i, r in enumerate(records)}
     corpus_row_of_raw = np.array([row_of_key[str(r["id"])] for r in records], dtype=np.int64)
-    out: dict[str, Any] = {}
     t0 = time.perf_counter()
-    from sqlalchemy import text
-
     start = store.meta.dense_rows
     chunk = 100_000
     while start < store.meta.rows:
@@ -189,7 +203,7 @@ def _embed_tiled(radar: Any, args: argparse.Namespace, read_snapshot: Any) -> di
             )
         raw = np.array([original_index(found[int(i)], real, len(records)) for i in ids])
         # Through the store's own append path, so the files are what a real embed writes.
-        ix.store.append_dense(np.asarray(vectors[corpus_row_of_raw[raw]], dtype=np.float32))
+        store.append_dense(np.asarray(vectors[corpus_row_of_raw[raw]], dtype=np.float32))
         start = store.meta.dense_rows
     out["dense_append_s"] = round(time.perf_counter() - t0, 1)
     marker.write_text(json.dumps(source))
@@ -198,7 +212,7 @@ def _embed_tiled(radar: Any, args: argparse.Namespace, read_snapshot: Any) -> di
     out["ann_build_s"] = round(time.perf_counter() - t0, 1)
     out["has_dense"] = ix.has_dense
     out["ann_lists"] = None if ix.ann.meta is None else ix.ann.meta.n_lists
-    return out
+    return 0
 
 
 # -- queries -------------------------------------------------------------------------------
@@ -373,7 +387,7 @@ def query(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     queries = make_queries(args.data, args.queries, args.seed)
-    radar = make_radar(db_url(args.work))
+    radar = make_radar(args.url or db_url(args.work))
     storage = radar._storage
     ix = radar._indexes()["papers"]
     out: dict[str, Any] = {
@@ -630,11 +644,307 @@ def _recall_pass(ix: Any, vectors: dict[str, np.ndarray], legacy: bool) -> dict[
     return out
 
 
+# -- tails: the candidates of issue 15 section 3 -------------------------------------------
+
+
+def query_class(q: str) -> str:
+    """Which kind of slow path a query takes: a prefix, a hyphenated word (a phrase to
+    FTS5), a quoted phrase, or plain words."""
+    if "*" in q:
+        return "prefix"
+    if re.search(r"\w-\w", q):
+        return "hyphenated"
+    if '"' in q:
+        return "quoted"
+    return "words"
+
+
+def tantivy_text(query_text: str) -> str:
+    """Our query in Tantivy's query language: every term quoted and made of word
+    characters only (as for PostgreSQL), clauses ANDed, ``OR`` inside a clause."""
+    from mlradar._storage._query import parse_query
+
+    query = parse_query(query_text)
+
+    def term(t: Any) -> str:
+        words = re.findall(r"\w+", t.text)
+        return '"' + " ".join(words) + '"'
+
+    parts = []
+    for clause in query.clauses:
+        rendered = " OR ".join(term(t) for t in clause)
+        parts.append(f"({rendered})" if len(clause) > 1 else rendered)
+    parts += [f"-{term(t)}" for t in query.excluded]
+    return " ".join(parts)
+
+
+TANTIVY_FIELDS = {"title": 10.0, "authors": 3.0, "abstract": 1.0}
+
+
+def build_tantivy(db: Path, path: Path) -> dict[str, Any]:
+    """A Tantivy index of the papers (id, title, authors, abstract; English stemming)."""
+    import shutil
+    import sqlite3
+
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    for f in TANTIVY_FIELDS:
+        sb.add_text_field(f, stored=False, tokenizer_name="en_stem")
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    index = tantivy.Index(sb.build(), path=str(path))
+    writer = index.writer(heap_size=300_000_000, num_threads=2)
+    t0, c0 = time.perf_counter(), time.process_time()
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    for id_, title, authors, abstract in con.execute(
+        "SELECT id, title, authors, abstract FROM papers"
+    ):
+        doc = tantivy.Document()
+        doc.add_unsigned("id", id_)
+        doc.add_text("title", title)
+        doc.add_text("authors", authors)
+        doc.add_text("abstract", abstract)
+        writer.add_document(doc)
+    writer.commit()
+    writer.wait_merging_threads()
+    size = sum(f.stat().st_size for f in path.iterdir())
+    return {
+        "tantivy_build_s": round(time.perf_counter() - t0, 1),
+        "tantivy_build_cpu_s": round(time.process_time() - c0, 1),
+        "tantivy_mb": round(size / 2**20),
+    }
+
+
+def tails(args: argparse.Namespace) -> dict[str, Any]:
+    """The candidates for the full-text half's tail, side by side with the product's
+    statement in one process, query by query (the order rotated)."""
+    from sqlalchemy import text
+
+    from mlradar._storage import open_storage
+    from mlradar._storage._query import parse_query, to_fts5
+
+    url = args.url or db_url(args.work)
+    storage = open_storage(url)
+    queries = make_queries(args.data, args.queries, args.seed)
+    out: dict[str, Any] = {
+        "phase": "tails",
+        "dialect": storage.dialect,
+        "papers": storage.count_papers(),
+        "rum": storage._fts_rum(),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    variants: dict[str, Any] = {
+        "fulltext": lambda q: [h.ref for h in storage.search(q, limit=20)],
+        "exhaustive": lambda q: [h.ref for h in storage.search(q, limit=20, rank_limit=None)],
+        "bound_5000": lambda q: [h.ref for h in storage.search(q, limit=20, rank_limit=5000)],
+    }
+    if storage.dialect == "sqlite":
+        variants |= _sqlite_candidates(args, storage, out, parse_query, to_fts5, text)
+    else:
+        variants |= _postgres_candidates(args, storage, out, text)
+    for name in args.skip:
+        variants.pop(name, None)
+    for q in queries[:WARMUP]:
+        for fn in variants.values():
+            fn(q)
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    hits: dict[str, dict[str, list[Any]]] = {}
+    names = list(variants)
+    for n, q in enumerate(queries):
+        for k in range(len(names)):
+            name = names[(n + k) % len(names)]
+            t0, c0 = time.perf_counter(), time.process_time()
+            found = variants[name](q)
+            if found is None:  # not applicable to this query
+                continue
+            wall.setdefault(name, []).append(time.perf_counter() - t0)
+            cpu.setdefault(name, []).append(time.process_time() - c0)
+            hits.setdefault(name, {})[q] = found
+    out["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    classes = {q: query_class(q) for q in queries}
+    out["queries_by_class"] = dict(Counter(classes.values()))
+    for name in names:
+        if name not in wall:
+            continue
+        row: dict[str, Any] = {"queries": len(wall[name]), **stats(wall[name])}
+        row["cpu"] = stats(cpu[name])
+        done = list(hits[name])
+        by_class: dict[str, list[float]] = {}
+        for q, x in zip(done, wall[name], strict=True):
+            by_class.setdefault(classes[q], []).append(x)
+        row["by_class"] = {c: stats(v) for c, v in sorted(by_class.items())}
+        # Agreement with the exhaustive ranking (FTS5's bm25 / ts_rank_cd over every match)
+        # and with the product's bounded answer: share of the top 20 in common.
+        for ref in ("exhaustive", "fulltext"):
+            if name != ref and ref in hits:
+                overlap = [
+                    len(set(hits[name][q]) & set(hits[ref][q])) / max(1, len(hits[ref][q]))
+                    for q in done
+                ]
+                row[f"top20_overlap_{ref}"] = round(float(np.mean(overlap)), 3)
+        slow = sorted(zip(wall[name], done, strict=True), reverse=True)[:6]
+        row["slowest"] = [(round(x * 1000, 1), q) for x, q in slow]
+        out[name] = row
+    if args.dump:
+        args.dump.write_text(json.dumps(hits, indent=1))
+    return out
+
+
+def _sqlite_candidates(
+    args: argparse.Namespace,
+    storage: Any,
+    out: dict[str, Any],
+    parse_query: Any,
+    to_fts5: Any,
+    text: Any,
+) -> dict[str, Any]:
+    import sqlite3
+
+    from sqlalchemy import bindparam
+
+    db = args.work / "radar.sqlite"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    ranked = (
+        "SELECT id FROM (SELECT rowid AS id, -bm25({f}, 10.0, 3.0, 1.0) AS score FROM {f} "
+        "WHERE {f} MATCH ? ORDER BY rowid DESC LIMIT 20000) ORDER BY score DESC, id DESC "
+        "LIMIT 20"
+    )
+    found: dict[str, Any] = {
+        # The floor of any ranking on FTS5: the newest 20,000 matches found and nothing
+        # scored.  Our own bm25 from stored document frequencies would still pay this.
+        "match_floor": lambda q: [
+            r[0]
+            for r in con.execute(
+                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT 20000",
+                (to_fts5(parse_query(q)),),
+            ).fetchall()[:20]
+        ],
+        # bm25 without the product's joins, snippet and items half: the statement's core.
+        "bm25_core": lambda q: [
+            r[0] for r in con.execute(ranked.format(f="papers_fts"), (to_fts5(parse_query(q)),))
+        ],
+    }
+    compound = args.work / "compound.sqlite"
+    if compound.exists():
+        # Hyphenated words indexed as tokens (unicode61 tokenchars '-'): a second FTS5
+        # index over the same text.  Only the queries with a hyphenated word are run.
+        ccon = sqlite3.connect(f"file:{compound}?mode=ro", uri=True)
+        found["compound_tokens"] = lambda q: (
+            None
+            if query_class(q) != "hyphenated"
+            else [
+                r[0]
+                for r in ccon.execute(ranked.format(f="compound_fts"), (to_fts5(parse_query(q)),))
+            ]
+        )
+    tv_path = args.work / "tantivy"
+    if args.tantivy and not tv_path.exists():
+        out |= build_tantivy(db, tv_path)
+    if tv_path.exists():
+        import tantivy
+
+        index = tantivy.Index.open(str(tv_path))
+        index.reload()
+        searcher = index.searcher()
+
+        def tv(q: str) -> list[Any]:
+            parsed = index.parse_query(
+                tantivy_text(q),
+                list(TANTIVY_FIELDS),
+                field_boosts=TANTIVY_FIELDS,
+                conjunction_by_default=True,
+            )
+            if "*" in q:
+                return None  # Tantivy's parser has no single-word prefix: not compared
+            result = searcher.search(parsed, 20, count=False)
+            return [searcher.doc(a)["id"][0] for _, a in result.hits]
+
+        found["tantivy"] = tv
+
+    # The product's hits carry arXiv ids; these variants give row ids: map them.
+    def as_refs(fn: Any) -> Any:
+        def run(q: str) -> Any:
+            ids = fn(q)
+            if ids is None:
+                return None
+            with storage.read() as conn:
+                rows = dict(
+                    conn.execute(
+                        text("SELECT id, arxiv_id FROM papers WHERE id IN :ids").bindparams(
+                            bindparam("ids", expanding=True)
+                        ),
+                        {"ids": list(ids)},
+                    ).all()
+                )
+            return [rows[i] for i in ids]
+
+        return run
+
+    return {name: as_refs(fn) for name, fn in found.items()}
+
+
+def _postgres_candidates(
+    args: argparse.Namespace, storage: Any, out: dict[str, Any], text: Any
+) -> dict[str, Any]:
+    from mlradar._storage._query import parse_query, to_tsquery
+
+    tsq = "to_tsquery('english', :q)"
+    weights = "'{0.0, 0.1, 0.3, 1.0}'"
+    bounded = (
+        "SELECT arxiv_id FROM (SELECT t.arxiv_id, t.id, {score} AS score FROM papers AS t "
+        f"WHERE t.search_vector @@ {tsq} ORDER BY t.id DESC LIMIT :bound) AS newest "
+        "ORDER BY score DESC, id DESC LIMIT 20"
+    )
+
+    def run(sql: str, **params: Any) -> Any:
+        def go(q: str) -> list[Any]:
+            with storage.read() as conn:
+                rows = conn.execute(text(sql), {"q": to_tsquery(parse_query(q)), **params})
+                return [r[0] for r in rows]
+
+        return go
+
+    found: dict[str, Any] = {}
+    if storage._fts_rum():
+        # The product ranks plain-word queries in the RUM index (migration 0012): the
+        # GIN statement beside it, from a second storage told not to.
+        from mlradar._storage import open_storage
+
+        gin = open_storage(args.url)
+        gin._rum = False
+        found["gin_statement"] = lambda q: [h.ref for h in gin.search(q, limit=20)]
+    found |= {
+        # ts_rank (frequency only) instead of ts_rank_cd (cover density: positions).
+        "ts_rank_20000": run(
+            bounded.format(score=f"ts_rank({weights}, t.search_vector, {tsq})"), bound=20000
+        ),
+        "ts_rank_5000": run(
+            bounded.format(score=f"ts_rank({weights}, t.search_vector, {tsq})"), bound=5000
+        ),
+    }
+    with storage.read() as conn:
+        has_rum = conn.execute(
+            text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_bench_papers_rum'")
+        ).scalar_one()
+    if has_rum:
+        # RUM keeps positions in the index and ranks inside it: ORDER BY <=> LIMIT.
+        found["rum"] = run(
+            f"SELECT arxiv_id FROM papers WHERE search_vector @@ {tsq} "
+            f"ORDER BY search_vector <=> {tsq} LIMIT 20"
+        )
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("phase", choices=["build", "query", "fulltext", "queries"])
+    parser.add_argument("phase", choices=["build", "query", "fulltext", "tails", "queries"])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--papers", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=Path("/work/cache/search/1m"))
@@ -644,6 +954,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: its default)")
     parser.add_argument("--dump", type=Path, default=None)
+    parser.add_argument("--skip", nargs="*", default=[], help="tails: variants to leave out")
+    parser.add_argument(
+        "--tantivy", action="store_true", help="tails: build <work>/tantivy when missing"
+    )
     parser.add_argument(
         "--legacy", action="store_true", help="also time the code before (same process)"
     )
@@ -654,7 +968,7 @@ def main() -> None:
     if args.phase == "queries":
         print("\n".join(make_queries(args.data, args.queries, args.seed)))
         return
-    phases = {"build": build, "query": query, "fulltext": fulltext}
+    phases = {"build": build, "query": query, "fulltext": fulltext, "tails": tails}
     result = phases[args.phase](args)
     print(json.dumps(result), flush=True)
 

@@ -135,3 +135,60 @@ def test_0010_digests_feeds_worker_adds_tables_and_keeps_everything(any_db_url: 
         assert storage.digest_schedules() == [] and storage.last_update_run() is None
     finally:
         storage.close()
+
+
+def test_0012_rum_indexes_are_added_where_possible_and_lose_nothing(any_db_url: str) -> None:
+    engine = _at_revision(any_db_url, "0011")
+    now = datetime(2025, 3, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        for n in range(3):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO papers (arxiv_id, title, authors, categories, abstract, "
+                    "versions, first_version_at, content_hash, stored_at) VALUES "
+                    "(:a, :t, '[\"Ada Lovelace\"]', 'cs.LG', 'We herd zebracorns.', "
+                    "'[[1, null]]', :day, :h, :now)"
+                ),
+                {
+                    "a": f"2503.0000{n}",
+                    "t": f"Zebracorn segmentation {n}",
+                    "day": date(2025, 3, 1),
+                    "h": f"hash{n}",
+                    "now": now,
+                },
+            )
+        rum_available = engine.dialect.name == "postgresql" and bool(
+            conn.scalar(sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'rum'"))
+        )
+    engine.dispose()
+
+    def rum_indexes() -> set[str]:
+        if engine.dialect.name != "postgresql":
+            return set()
+        with make_engine(any_db_url).connect() as conn:
+            return set(
+                conn.scalars(
+                    sa.text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%_search_rum'")
+                )
+            )
+
+    storage = open_storage(any_db_url)
+    try:
+        assert rum_indexes() == (
+            {"ix_items_search_rum", "ix_papers_search_rum"} if rum_available else set()
+        )
+        assert storage._fts_rum() == rum_available
+        for query in ("zebracorns", "zebracorn segment*", '"zebracorn segmentation"'):
+            hits = storage.search(query, kinds=("paper",))
+            assert sorted(h.ref for h in hits) == ["2503.00000", "2503.00001", "2503.00002"]
+    finally:
+        storage.close()
+    cfg = _alembic_config()
+    engine = make_engine(any_db_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    engine.dispose()
+    assert rum_indexes() == set()
+    with make_engine(any_db_url).connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM papers")) == 3

@@ -33,6 +33,9 @@ QUERIES = [
     "graph OR robot",
     "transformer -vision",
     "segment*",
+    "segment* -video",
+    "transform* OR diffus*",
+    '"language model"*',
     "reinforcement learning from human feedback",
     "zzzunknownword",
 ]
@@ -41,6 +44,9 @@ QUERIES = [
 @pytest.fixture
 def storage(any_db_url: str) -> Iterator[Storage]:
     s = open_storage(any_db_url)
+    # The GIN statement (ts_rank_cd) on PostgreSQL even where RUM is installed: these
+    # tests pin its answers exactly; RUM has its own test below.
+    s._rum = False
     yield s
     s.engine.dispose()
 
@@ -247,3 +253,91 @@ def test_dropping_function_words_keeps_the_answers(corpus: Storage) -> None:
     ]:
         got = corpus.search(with_, rank_limit=None)
         assert got and _hits(got) == _hits(corpus.search(without, rank_limit=None))
+
+
+def test_prefix_queries_dress_the_same_rows_bounded(corpus: Storage) -> None:
+    # A prefix query is dressed by one cursor over the best rows' id range (SQLite): the
+    # answers are those of the plain statement, bounded or not, with filters too.
+    a = corpus.list_sources()[0].id
+    for query in ("learn*", "segment* -video", "model* OR network*"):
+        for kind in ("paper", "item"):
+            got = corpus.search(query, kinds=(kind,), rank_limit=25)  # type: ignore[arg-type]
+            assert got
+            _same(_hits(got), _reference(corpus, query, kind, newest=25))
+        got = corpus.search(query, kinds=("item",), source_ids=[a], rank_limit=25)
+        _same(_hits(got), _reference(corpus, query, "item", source_ids=[a], newest=25))
+
+
+def _paper_titled(title: str, abstract: str, n: int) -> Any:
+    return paper_from_snapshot(
+        {
+            "id": f"2501.{n:05d}",
+            "title": title,
+            "authors": "A. Author",
+            "abstract": abstract,
+            "categories": "cs.LG",
+            "versions": [{"version": "v1", "created": "Mon, 6 Jan 2025 10:00:00 GMT"}],
+            "update_date": "2025-01-06",
+        }
+    )
+
+
+def test_hyphenated_and_prefix_queries_find_their_papers(storage: Storage) -> None:
+    papers = [
+        _paper_titled("Text-to-image diffusion at scale", "We synthesise images.", 1),
+        _paper_titled("Model-based reinforcement learning", "A world model plans.", 2),
+        _paper_titled("Semantic segmentation of roads", "Segmenting every pixel.", 3),
+        _paper_titled("Image to text captioning", "Text from an image, the reverse way.", 4),
+        _paper_titled("A model based on trees", "Unrelated to model-free methods.", 5),
+    ]
+    store_papers(storage, papers)
+
+    def found(q: str) -> list[str]:
+        return sorted(h.ref for h in storage.search(q, kinds=("paper",)))
+
+    assert found("text-to-image") == ["2501.00001"]
+    assert found("model-based reinforcement") == ["2501.00002"]
+    # Each part of a compound still matches on its own.
+    assert "2501.00001" in found("image") and "2501.00002" in found("reinforcement")
+    assert found("segment*") == ["2501.00003"]
+    assert found("segmentation") == ["2501.00003"]
+    assert found("segment* -roads") == []
+    assert found("reinforce* OR segment*") == ["2501.00002", "2501.00003"]
+    hit = storage.search("segment*", kinds=("paper",))[0]
+    assert "[" in hit.snippet  # the prefix's match is highlighted
+
+
+def test_rum_finds_the_same_matches_and_mostly_the_same_best(corpus: Storage) -> None:
+    """RUM (PostgreSQL, migration 0012) ranks queries of plain words, OR and NOT: it
+    matches exactly what GIN matches, and ranks by its own score (A/B/C weighed
+    1.0/0.4/0.2, no cover density), so the order differs from ``ts_rank_cd``'s but the
+    best ten share most of their papers.  Phrases and prefixes keep the GIN statement."""
+    corpus._rum = None
+    if not corpus._fts_rum():
+        pytest.skip("RUM ranks only on PostgreSQL with the rum extension")
+    overlaps = []
+    for query in (
+        "learning",
+        "diffusion models",
+        "graph OR robot",
+        "transformer -vision",
+        "reinforcement learning from human feedback",
+        "models",
+    ):
+        for kind in ("paper", "item"):
+            corpus._rum = True
+            rum = corpus.search(query, kinds=(kind,), limit=1000)  # type: ignore[arg-type]
+            corpus._rum = False
+            gin = corpus.search(query, kinds=(kind,), limit=1000, rank_limit=None)  # type: ignore[arg-type]
+            assert {h.ref for h in rum} == {h.ref for h in gin}
+            assert [h.score for h in rum] == sorted((h.score for h in rum), reverse=True)
+            if len(gin) >= 10:
+                top = {h.ref for h in gin[:10]}
+                overlaps.append(len(top & {h.ref for h in rum[:10]}) / 10)
+    assert overlaps and sum(overlaps) / len(overlaps) >= 0.5, overlaps
+    corpus._rum = True
+    for query in ('"language models"', "text-to-image", "segment*"):
+        corpus._rum = True
+        with_rum = _hits(corpus.search(query, kinds=("paper",)))
+        corpus._rum = False
+        assert with_rum == _hits(corpus.search(query, kinds=("paper",)))  # the GIN path

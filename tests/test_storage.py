@@ -60,6 +60,8 @@ def _not_fts(
         "search_vector",
         "ix_items_search_vector",
         "ix_papers_search_vector",
+        "ix_items_search_rum",  # migration 0012, where the rum extension is available
+        "ix_papers_search_rum",
     )
 
 

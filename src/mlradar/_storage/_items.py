@@ -17,6 +17,7 @@ from mlradar._storage._dialects import (
     PAPER_WEIGHTS,
     PAPERS_FTS,
     fts_search,
+    postgres_rum_index,
 )
 from mlradar._storage._query import Query, parse_query
 from mlradar.types import Item, PaperId, SearchHit, Stats
@@ -67,6 +68,8 @@ def _refs(item_id: int, e: ParsedEntry) -> list[dict[str, Any]]:
 
 
 class ItemsStorage(StorageBase):
+    _rum: bool | None = None  # see _fts_rum
+
     def store_entries(
         self, source_id: int, entries: Sequence[ParsedEntry], fetch: FetchState
     ) -> StoreCounts:
@@ -302,6 +305,21 @@ class ItemsStorage(StorageBase):
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
 
+    def _fts_rum(self) -> bool:
+        """Whether both search tables carry the RUM index (PostgreSQL with the ``rum``
+        extension, migration 0012): then search ranks inside it.  Looked up once."""
+        if self.dialect == "sqlite":
+            return False
+        if self._rum is None:
+            names = [postgres_rum_index(ITEMS_FTS), postgres_rum_index(PAPERS_FTS)]
+            sql = text("SELECT count(*) FROM pg_indexes WHERE indexname IN :names")
+            with self.read() as conn:
+                found = conn.execute(
+                    sql.bindparams(bindparam("names", expanding=True)), {"names": names}
+                ).scalar_one()
+            self._rum = found == len(names)
+        return self._rum
+
     def _search_items(
         self,
         query: Query,
@@ -338,6 +356,7 @@ class ItemsStorage(StorageBase):
             joins=joins,
             filters=filters,
             rank_limit=rank_limit,
+            rum=self._fts_rum(),
         )
         sql = text(found.sql)
         if source_ids is not None:
@@ -375,6 +394,7 @@ class ItemsStorage(StorageBase):
             columns="t.id, t.arxiv_id, t.url, t.title, t.first_version_at",
             filters=filters,
             rank_limit=rank_limit,
+            rum=self._fts_rum(),
         )
         with self.read() as conn:
             rows = conn.execute(text(found.sql), {**found.params, **params}).all()

@@ -50,6 +50,18 @@ class Query:
     clauses: tuple[tuple[Term, ...], ...]
     excluded: tuple[Term, ...] = ()
 
+    @property
+    def has_prefix(self) -> bool:
+        """Whether any term (excluded ones too) is a ``word*`` prefix."""
+        return any(t.prefix for c in (*self.clauses, self.excluded) for t in c)
+
+    @property
+    def has_phrase(self) -> bool:
+        """Whether any term is several words (a quoted phrase or a hyphenated word)."""
+        return any(
+            len(_WORDS.findall(t.text)) > 1 for c in (*self.clauses, self.excluded) for t in c
+        )
+
 
 def parse_query(text: str) -> Query:
     """Parse a user's query.  Raises SearchQueryError when nothing searchable is left."""
