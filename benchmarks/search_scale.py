@@ -563,8 +563,7 @@ def _compare_fulltext(
 ) -> dict[str, Any]:
     """What the changes did to the answers: the two-step statement alone (identical, ties
     aside), dropping function words, and the bound on ranked matches."""
-    from mlradar._storage._items import RANK_LIMIT
-    from mlradar._storage._query import STOP_WORDS
+    from mlradar._storage._query import RANK_LIMIT, STOP_WORDS
 
     def refs(hits: list[str]) -> list[str]:
         return [h.split(":")[1] for h in hits]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from mlradar._accounts import (
     LoginLimits,
@@ -21,10 +22,12 @@ from mlradar._accounts import (
 )
 from mlradar._config import Settings
 from mlradar._radar._base import RadarBase
-from mlradar._storage import Storage
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import AuthError, InvalidInputError, LoginRateLimitedError
 from mlradar.types import ApiToken, NewApiToken, User
+
+if TYPE_CHECKING:
+    from mlradar._storage import Storage
 
 _SECRET_STATE = "web.secret_key"  # noqa: S105 - the key under which it is kept
 

@@ -60,7 +60,10 @@ class RadarBase:
 
     @cached_property
     def _user_id(self) -> int:
-        return self._storage.user_id(self._user)
+        found = self._core.reads.find_user(self._user)
+        if found is None:
+            return self._storage.user_id(self._user)  # raises the error that says what to do
+        return found.id
 
     # -- caches kept by the core (see the class docstring) ---------------------------------
 

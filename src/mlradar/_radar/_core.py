@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeAlias
 from mlradar._config import Settings, load_settings
 from mlradar._radar._stories import backfill_stories, decide_stories
 from mlradar._radar._sync import run_sync
-from mlradar._storage import Storage, normalize_url, open_storage
+from mlradar._storage import normalize_url
+from mlradar._storage._lite import LiteReads, Reads
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import SourceNotFoundError
 from mlradar.types import FeedView, Source, Stats, UpdateRun, UpdateSummary, User
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from mlradar._fetch import Fetcher, HostPolicy
     from mlradar._radar import Radar
     from mlradar._radar._accounts import Accounts
+    from mlradar._storage import Storage
     from mlradar._update.pipeline import ProgressCallback
 
 #: Makes an HTTP client from settings and host policies.  Inject one to reroute every
@@ -47,22 +49,51 @@ class RadarCore:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | Callable[[], Storage],
         settings: Settings,
         *,
         registry: Registry | None = None,
         fetcher_factory: FetcherFactory | None = None,
+        reads: LiteReads | None = None,
     ) -> None:
-        self._storage = storage
-        # Stories are joined as items are written, by the domain's decision (storage
-        # imports no domain package: it is handed the function).
-        storage.story_decider = decide_stories
+        # The full storage, or how to open it on first use: a command answered by the
+        # light reads alone (`stats`, `items`) never imports SQLAlchemy.
+        self._storage_or_opener = storage
+        self._storage_lock = threading.Lock()
+        self._reads = reads
         self._settings = settings
         self._registry = registry
         self._fetcher_factory = fetcher_factory or default_fetcher
         self._registry_lock = threading.Lock()
         #: Caches that outlive views (see RadarBase): by name.
         self._shared: dict[str, Any] = {}
+        if not callable(storage):
+            self._wire(storage)
+
+    @staticmethod
+    def _wire(storage: Storage) -> None:
+        # Stories are joined as items are written, by the domain's decision (storage
+        # imports no domain package: it is handed the function).
+        storage.story_decider = decide_stories
+
+    @property
+    def _storage(self) -> Storage:
+        """The full storage, opened (and migrated) on first use."""
+        found = self._storage_or_opener
+        if not callable(found):
+            return found
+        with self._storage_lock:
+            if callable(self._storage_or_opener):
+                opened = self._storage_or_opener()
+                self._wire(opened)
+                self._storage_or_opener = opened
+            return self._storage_or_opener
+
+    @property
+    def reads(self) -> Reads:
+        """Where reads that both paths answer go: the light reads when the database
+        allows them (SQLite at the newest revision), else the full storage."""
+        return self._reads if self._reads is not None else self._storage
 
     @classmethod
     def open(
@@ -86,11 +117,21 @@ class RadarCore:
         resolved = resolved.model_copy(
             update={"database_url": normalize_url(resolved.database_url)}
         )
+        url = resolved.database_url
+        reads = LiteReads.open(url)
+
+        def opener() -> Storage:
+            from mlradar._storage import open_storage
+
+            return open_storage(url)
+
         return cls(
-            open_storage(resolved.database_url),
+            # Opened now when it must migrate, so that a bad or old database fails here.
+            opener if reads is not None else opener(),
             resolved,
             registry=registry,
             fetcher_factory=fetcher_factory,
+            reads=reads,
         )
 
     # -- what the core holds -----------------------------------------------------------------
@@ -141,6 +182,9 @@ class RadarCore:
         return self._storage.add_user(check_user_name(name))
 
     def ensure_user(self, name: str) -> User:
+        """The user named ``name``, created if there is none."""
+        if self._reads is not None and (found := self._reads.find_user(name)) is not None:
+            return found
         return self._storage.ensure_user(name)
 
     def user(self, name: str) -> User:
@@ -310,7 +354,7 @@ class RadarCore:
 
     def stats(self) -> Stats:
         """Counts over everything stored, every user's sources included."""
-        return self._storage.stats()
+        return self.reads.stats()
 
     # -- scheduled work --------------------------------------------------------------------
 
@@ -324,7 +368,8 @@ class RadarCore:
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._storage.close()
+        if not callable(self._storage_or_opener):
+            self._storage_or_opener.close()
 
     def __enter__(self) -> Self:
         return self

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from mlradar._radar._base import RadarBase
 from mlradar._radar._sync import run_sync
-from mlradar._storage._items import RANK_LIMIT
+from mlradar._storage._query import RANK_LIMIT
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import (
     InvalidInputError,
@@ -213,7 +213,7 @@ class FeedsMixin(RadarBase):
     ) -> list[Item]:
         """The newest items, newest first."""
         source_id = None if source is None else self.source(source).id
-        return self._storage.list_items(
+        return self._core.reads.list_items(
             limit=limit, source_id=source_id, since=since, user_id=self._user_id
         )
 
@@ -277,7 +277,7 @@ class FeedsMixin(RadarBase):
 
     def stats(self) -> Stats:
         """Counts of the user's sources, their items and the user's tags (papers: all)."""
-        return self._storage.stats(self._user_id)
+        return self._core.reads.stats(self._user_id)
 
 
 def _bare_url(url: str) -> str:

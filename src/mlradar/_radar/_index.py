@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from sqlalchemy.engine import make_url
 
 from mlradar._config import APP_NAME
 from mlradar._model import TextRow
 from mlradar._radar._base import RadarBase
-from mlradar._storage._library import Ref
+from mlradar._storage._head import sqlite_file
 from mlradar.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
     from mlradar._rank.embed import Embedder
     from mlradar._rank.index import RankIndex
+    from mlradar._storage._library import Ref
 
 #: How long before a sync started the next sync looks for changed rows.  A row's change
 #: stamp is taken when its write starts (papers) or when its feed was fetched (items), so
@@ -50,9 +50,8 @@ SYNC_LOCK_KEY = int.from_bytes(hashlib.sha256(b"mlradar:rank-index-sync").digest
 
 def rank_dir_for(database_url: str) -> Path:
     """Where the ranking index of a database lives: beside a SQLite file, else in the cache."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        db = Path(str(url.database))
+    db = sqlite_file(database_url)
+    if db is not None:
         return db.with_name(db.name + ".rank")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "rank" / digest

@@ -8,12 +8,15 @@ ranking index they read in :mod:`._index`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from mlradar._papers import parse_paper_ref
 from mlradar._radar._index import IndexMixin
-from mlradar._storage._library import Ref
 from mlradar.exceptions import InvalidInputError, NotFoundError
 from mlradar.types import LibraryEntry, TagSummary
+
+if TYPE_CHECKING:
+    from mlradar._storage._library import Ref
 
 #: Most recommendations or related papers one call returns.
 MAX_LIMIT = 1000

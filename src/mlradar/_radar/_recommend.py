@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlradar._radar._index import _ITEMS, _PAPERS
 from mlradar._radar._library import LibraryMixin, _check_limit, _check_tag, _ref_label
-from mlradar._storage._library import Ref
 from mlradar.exceptions import InvalidInputError, NotFoundError
 from mlradar.types import Recommendation
 
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from mlradar._rank.index import Ranked, RankIndex, SharedTerm, Shortlist
     from mlradar._rank.models import Profile
     from mlradar._rank.signals import Discussion
+    from mlradar._storage._library import Ref
 
 log = logging.getLogger(__name__)
 

@@ -3,43 +3,27 @@
 :class:`Storage` is one class over SQLAlchemy Core for both SQLite (the embedded
 default) and PostgreSQL; what differs between them is confined to ``_dialects``.
 It is assembled from one part per domain so that each file reads in one sitting.
+
+Importing this package imports no SQLAlchemy: :class:`Storage` and :func:`open_storage`
+load it on first use, so that a short command answered by the light reads of
+:mod:`~mlradar._storage._lite` never pays for it.
 """
 
 from __future__ import annotations
 
-from mlradar._storage._accounts import AccountsStorage
-from mlradar._storage._catalog import CatalogStorage
-from mlradar._storage._digests import DigestsStorage
-from mlradar._storage._engine import make_engine, migrate, normalize_url
-from mlradar._storage._enrich import EnrichStorage
-from mlradar._storage._items import ItemsStorage
-from mlradar._storage._library import LibraryStorage
-from mlradar._storage._locks import LocksStorage
-from mlradar._storage._papers import PapersStorage
-from mlradar._storage._sources import SourcesStorage
-from mlradar._storage._stories import StoriesStorage
+from typing import TYPE_CHECKING, Any
 
+from mlradar._storage._head import normalize_url
 
-class Storage(
-    DigestsStorage,  # first: it builds on ItemsStorage's item queries
-    SourcesStorage,
-    ItemsStorage,
-    CatalogStorage,
-    PapersStorage,
-    LibraryStorage,
-    LocksStorage,
-    StoriesStorage,
-    AccountsStorage,
-    EnrichStorage,
-):
-    """All persistent state of one radar."""
-
-
-def open_storage(url: str) -> Storage:
-    """Open (creating and migrating as needed) the database at ``url``."""
-    engine = make_engine(url)
-    migrate(engine)
-    return Storage(engine)
-
+if TYPE_CHECKING:
+    from mlradar._storage._store import Storage, open_storage
 
 __all__ = ["Storage", "normalize_url", "open_storage"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Storage", "open_storage"):
+        from mlradar._storage import _store
+
+        return getattr(_store, name)
+    raise AttributeError(f"module 'mlradar._storage' has no attribute {name!r}")

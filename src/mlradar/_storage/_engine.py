@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,22 +9,11 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from mlradar._storage._head import MIGRATIONS, head_revision, normalize_url
 from mlradar.exceptions import SchemaError, StorageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-_MIGRATIONS = Path(__file__).with_name("migrations")
-_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
-
-
-def normalize_url(url: str) -> str:
-    """Accept plain paths and ``postgresql://`` URLs; pick the drivers we ship with."""
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser()}"
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -88,28 +75,8 @@ def _alembic_config() -> Config:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
-
-
-@lru_cache(maxsize=1)
-def head_revision() -> str | None:
-    """The newest revision, read from the migration files themselves: the one no other
-    revises.  None when there is not exactly one (Alembic then decides).
-
-    Importing Alembic costs a command about half a second; a database already at the
-    head needs none of it, only this and one query.
-    """
-    revisions: set[str] = set()
-    revised: set[str] = set()
-    for path in (_MIGRATIONS / "versions").glob("*.py"):
-        found = dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" in found:
-            revisions.add(found["revision"])
-            if found.get("down_revision"):
-                revised.add(found["down_revision"])
-    heads = revisions - revised
-    return next(iter(heads)) if len(heads) == 1 else None
 
 
 def current_revision(conn: Connection) -> str | None:

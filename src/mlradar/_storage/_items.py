@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, case, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Row,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 
 from mlradar._model import FetchState, ParsedEntry, StoreCounts
 from mlradar._storage import schema as s
@@ -19,12 +31,10 @@ from mlradar._storage._dialects import (
     fts_search,
     postgres_rum_index,
 )
-from mlradar._storage._query import Query, parse_query
+from mlradar._storage._query import RANK_LIMIT, Query, parse_query
 from mlradar.types import Item, PaperId, SearchHit, Stats
 
 _CHUNK = 500
-#: Most matches of one query that are ranked (the newest ones): see :meth:`ItemsStorage.search`.
-RANK_LIMIT = 20_000
 
 
 def _discussion(e: ParsedEntry) -> tuple[int | None, int | None, str | None]:
@@ -460,8 +470,15 @@ class ItemsStorage(StorageBase):
                 items=count(
                     select(func.count()).select_from(s.items).where(s.items.c.source_id.in_(mine))
                 ),
+                # All papers less the stubs: two small indexes, not every paper's row.
                 papers=count(
-                    select(func.count()).select_from(s.papers).where(s.papers.c.stub.is_(False))
+                    select(
+                        select(func.count()).select_from(s.papers).scalar_subquery()
+                        - select(func.count())
+                        .select_from(s.papers)
+                        .where(s.papers.c.stub == true())
+                        .scalar_subquery()
+                    )
                 ),
                 tags=count(select(func.count()).select_from(tags.subquery())),
                 items_linked_to_papers=count(linked),

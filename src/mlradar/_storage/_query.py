@@ -19,6 +19,10 @@ from dataclasses import dataclass
 
 from mlradar.exceptions import SearchQueryError
 
+#: Most matches of one query that are ranked (the newest ones): see
+#: :meth:`~mlradar._storage._items.ItemsStorage.search`.
+RANK_LIMIT = 20_000
+
 _TOKEN = re.compile(r'(-?)"([^"]*)"?(\*?)|(\S+)')
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
 _WORDS = re.compile(r"\w+", re.UNICODE)

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
-from sqlalchemy.engine import make_url
 
 from mlradar._config import APP_NAME
+from mlradar._storage._head import sqlite_file
 from mlradar._update.schedule import utcnow
 from mlradar._worker.schedule import plan
 from mlradar.exceptions import DigestAlreadySentError, RadarError
@@ -41,9 +41,8 @@ Clock = Callable[[], datetime]
 
 def lock_path_for(database_url: str) -> Path:
     """The runners' lock file: beside a SQLite file, else in the cache directory."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        db = Path(str(url.database))
+    db = sqlite_file(database_url)
+    if db is not None:
         return db.with_name(db.name + ".worker.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "worker" / f"{digest}.lock"
