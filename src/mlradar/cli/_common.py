@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from mlradar._radar import Radar, RadarCore
 
 # emoji=False: a title such as "use :warning: here" must print as written, not as an emoji.
@@ -232,3 +234,22 @@ def plain_help_labels() -> None:
 
         usage_name._mlradar = True  # type: ignore[attr-defined]
         typer_core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+def progress_bar(*, disable: bool) -> Progress:
+    """The bar long commands show on stderr: what, how far (n of m), how long so far.
+
+    rich.progress is imported here, not at start-up: commands that show no bar (most of
+    them) should not pay for it.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=disable,
+    )

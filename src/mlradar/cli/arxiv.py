@@ -6,14 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from mlradar.cli._common import (
     JsonOption,
@@ -85,6 +77,15 @@ def import_(
             )
         elif shown == _SHOWN_PROBLEMS + 1:
             err_console.print("(further skipped lines are only counted)")
+
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     show_bar = not quiet and not as_json and err_console.is_terminal
     with Progress(

@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlradar._catalog import limits
-from mlradar.cli._common import JsonOption, console, err_console, print_json, radar, safe
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    progress_bar,
+    radar,
+    safe,
+)
 from mlradar.cli._common import to_jsonable as _jsonable
 from mlradar.types import CatalogEntry, LearningPath, LinkCheck, LinkStatus
 
@@ -181,14 +188,8 @@ def check(
 ) -> None:
     """Check every catalog URL: ok, moved (with the new URL), gone, or unreachable."""
     r = radar(ctx)
-    columns: list[Any] = [
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
     total = len(refs) if refs else len(r.catalog(kind=kind))
-    with Progress(*columns, console=err_console, transient=True, disable=as_json) as progress:
+    with progress_bar(disable=as_json) as progress:
         task = progress.add_task("checking", total=total)
 
         def advance(c: LinkCheck) -> None:

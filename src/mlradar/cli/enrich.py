@@ -3,14 +3,19 @@ Semantic Scholar, cached with their date."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mlradar.cli._common import JsonOption, console, err_console, parse_since, print_json, radar
+from mlradar.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    parse_since,
+    print_json,
+    progress_bar,
+    radar,
+)
 from mlradar.types import EnrichSummary
 
 
@@ -54,14 +59,8 @@ def register(app: typer.Typer) -> None:
         """Add citation counts, venue, references, citations and recommended papers from
         Semantic Scholar (1 request a second without an API key; set s2_api_key).
         Interrupt at will: what was fetched is cached, and a re-run resumes."""
-        columns: list[Any] = [
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        ]
         r = radar(ctx)
-        with Progress(*columns, console=err_console, transient=True, disable=as_json) as bar:
+        with progress_bar(disable=as_json) as bar:
             task = bar.add_task("enriching", total=None)
 
             def on_paper(done: int, total: int, ref: str) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlradar.cli._common import (
@@ -13,6 +10,7 @@ from mlradar.cli._common import (
     console,
     err_console,
     print_json,
+    progress_bar,
     radar,
     safe,
     to_jsonable,
@@ -221,13 +219,7 @@ def run_update(
     r = radar(ctx)
     targets = r.due_sources(sources, force=force)
     done: list[SourceUpdate] = []
-    columns: list[Any] = [
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=err_console, transient=True, disable=as_json) as progress:
+    with progress_bar(disable=as_json) as progress:
         task = progress.add_task("updating", total=len(targets))
 
         def on_done(result: SourceUpdate) -> None:
