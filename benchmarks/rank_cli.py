@@ -2,13 +2,14 @@
 
     python benchmarks/rank_cli.py build --work /tmp/mlradar-cli-75k
     python benchmarks/rank_cli.py time --work /tmp/mlradar-cli-75k [--runs 10] \
-        [--base /tmp/rank-base/src]
+        [--base /tmp/rank-base/src [--base-revision 0012]]
 
 ``build`` imports the real snapshot (``../shared/data/arxiv/papers.jsonl.gz``) through the
 product (``Radar.import_arxiv_snapshot``), syncs the ranking index, and tags the picks of
 the Hugging Face Daily Papers snapshots (``../shared/data/feeds/hf-daily-papers``) listed
-before 2026-04-20 under the tag ``curated``.  ``time`` measures, interleaved so that the
-machine's noise hits each alike:
+before 2026-04-20 under the tag ``curated``, then follows the real feeds the web benchmark
+uses (served on loopback, updated once) so that ``items`` lists real items.  ``time``
+measures, interleaved so that the machine's noise hits each alike:
 
 * ``mlradar recommend --tag curated --since D --until D --limit 20 --json`` (one listing
   day, 2026-04-27's): the whole process from start to exit, with the trained model cached
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -48,7 +50,7 @@ def build(work: Path) -> dict[str, object]:
     db = work / "radar.sqlite"
     if db.exists():
         raise SystemExit(f"{db} exists: remove {work} first")
-    radar = make_radar(str(db))
+    radar = make_radar(str(db), allow_private_networks=True)
     start = time.perf_counter()
     summary = radar.import_arxiv_snapshot(DATA / "arxiv" / "papers.jsonl.gz")
     imported = time.perf_counter() - start
@@ -63,6 +65,9 @@ def build(work: Path) -> dict[str, object]:
     ]
     stored = radar._storage.paper_db_ids(picks)
     radar.tag(TAG, sorted(stored))
+    start = time.perf_counter()
+    new_items = _add_feeds(radar)
+    fed = time.perf_counter() - start
     radar.close()
     return {
         "phase": "build",
@@ -71,7 +76,23 @@ def build(work: Path) -> dict[str, object]:
         "sync_s": synced,
         "index_rows": rows,
         "tagged": len(stored),
+        "feed_items": new_items,
+        "feeds_s": fed,
     }
+
+
+def _add_feeds(radar: Any) -> int:
+    """The real feeds of ``../shared/data/feeds`` (the web benchmark's set), served on
+    loopback and updated once, so that `items` and `stats` list and count real items."""
+    from web_load import serve_feeds
+
+    server, files = serve_feeds()
+    try:
+        for i, f in enumerate(files):
+            radar.add_source(server.url(f"/{i}/{f.name}"), discover=False)
+        return int(radar.update().new)
+    finally:
+        server._server.shutdown()
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> float:
@@ -117,7 +138,24 @@ def _warm_api(db: Path, runs: int) -> list[float]:
     return samples
 
 
-def timing(work: Path, runs: int, base: Path | None) -> dict[str, object]:
+def _downgrade(db: Path, revision: str) -> None:
+    """Take the base's copy back to the schema the older code knows (with this code's
+    migrations: they lose nothing going down)."""
+    from alembic import command
+
+    from mlradar._storage._engine import _alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{db}")
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    engine.dispose()
+
+
+def timing(
+    work: Path, runs: int, base: Path | None, base_revision: str | None = None
+) -> dict[str, object]:
     db = work / "radar.sqlite"
     env = {**os.environ, "MLRADAR_CONFIG": str(work / "no-config.toml")}
     variants = {"now": (db, {**env, "PYTHONPATH": str(ROOT / "src")})}
@@ -127,6 +165,8 @@ def timing(work: Path, runs: int, base: Path | None) -> dict[str, object]:
             copy.parent.mkdir(exist_ok=True)
             shutil.copy(db, copy)
             shutil.copytree(work / "radar.sqlite.rank", work / "base" / "radar.sqlite.rank")
+            if base_revision is not None:
+                _downgrade(copy, base_revision)
         variants["base"] = (copy, {**env, "PYTHONPATH": str(base)})
     samples: dict[str, list[float]] = {}
     models = work / "radar.sqlite.rank" / "models"
@@ -170,8 +210,17 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--base", type=Path, default=None)
+    parser.add_argument(
+        "--base-revision",
+        default=None,
+        help="schema revision the base code knows (its copy is migrated down to it)",
+    )
     args = parser.parse_args()
-    out = build(args.work) if args.phase == "build" else timing(args.work, args.runs, args.base)
+    out = (
+        build(args.work)
+        if args.phase == "build"
+        else timing(args.work, args.runs, args.base, args.base_revision)
+    )
     print(json.dumps(out, indent=2))
 
 

@@ -64,10 +64,21 @@ def feed_files() -> list[Path]:
     return [f for f in files if f.exists()]
 
 
-def build(work: Path) -> str:
-    """The radar, made once: corpus, feeds, ranking index, a few tags."""
+def serve_feeds() -> tuple[Any, list[Path]]:
+    """The feeds of :func:`feed_files` on a loopback server (``/<n>/<file name>``), running
+    in a thread until its ``_server.shutdown()``."""
     from tests.feedserver import FeedServer
 
+    server = FeedServer()
+    files = feed_files()
+    for i, f in enumerate(files):
+        server.add(f"/{i}/{f.name}", f.read_bytes())
+    threading.Thread(target=server._server.serve_forever, daemon=True).start()
+    return server, files
+
+
+def build(work: Path) -> str:
+    """The radar, made once: corpus, feeds, ranking index, a few tags."""
     from mlradar import RadarCore
 
     db = work / "radar.sqlite"
@@ -75,12 +86,7 @@ def build(work: Path) -> str:
     if (work / "built").exists():
         return url
     work.mkdir(parents=True, exist_ok=True)
-    server = FeedServer()
-    files = feed_files()
-    for i, f in enumerate(files):
-        server.add(f"/{i}/{f.name}", f.read_bytes())
-    thread = threading.Thread(target=server._server.serve_forever, daemon=True)
-    thread.start()
+    server, files = serve_feeds()
     start = time.perf_counter()
     # Each stage is skipped when an earlier run did it (the import alone takes minutes).
     with RadarCore.open(url, allow_private_networks=True) as core:
