@@ -70,3 +70,22 @@ for command in (["stats", "--json"], ["items", "-n", "3"]):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_sqlite_radar_imports_no_postgresql_dialect(tmp_path: Path) -> None:
+    """Dialect options in the schema (``postgresql_where=``) load that dialect on import;
+    a SQLite radar's commands must not pay for PostgreSQL's.  (Migrating does: Alembic
+    loads every dialect's support, so the database is made first.)"""
+    db = tmp_path / "radar.sqlite"
+    env = {"MLRADAR_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path), "PATH": ""}
+    subprocess.run([sys.executable, "-m", "mlradar", "--db", str(db), "stats"], env=env, check=True)
+    body = f"""
+from mlradar import make_radar
+radar = make_radar({str(db)!r})
+radar.add_source("https://example.org/feed.xml", discover=False)
+"""
+    code = PROBE.format(body=body, heavy=("sqlalchemy.dialects.postgresql", "psycopg"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
