@@ -141,3 +141,20 @@ def test_update_of_named_sources_rejects_an_unknown_one(cli, server: FeedServer)
     code, out = cli("update", "1", "42")
     assert code == 1
     assert "42: no such source" in out
+
+
+def test_update_refuses_to_run_beside_a_worker(cli, server: FeedServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mlradar import RadarCore
+    from mlradar._worker import runner_lock
+
+    cli("sources", "add", server.url("/feed.xml"))
+    before = len(server.requests)
+    with RadarCore.open(str(tmp_path / "radar.sqlite")) as core, runner_lock(core) as held:
+        assert held  # what a running `mlradar worker` holds
+        code, out = cli("update")
+        assert code == 1
+        assert "an update is running now" in out and "Traceback" not in out
+        assert len(server.requests) == before  # nothing was fetched beside it
+    code, out = cli("update", "--json")
+    assert code == 0, out
+    assert json.loads(out)["total"]["new"] == 2

@@ -227,7 +227,9 @@ def run_update(
             progress.update(task, advance=1, description=safe(result.name[:40]))
 
         try:
-            summary = r.update([s.id for s in targets], progress=on_done)
+            # Under the runners' lock, as the web's "update now": a hand-started update
+            # never runs beside `mlradar worker` or serve's worker (both would fetch).
+            summary = r.update([s.id for s in targets], progress=on_done, exclusive=True)
         except KeyboardInterrupt:
             progress.stop()
             summary = UpdateSummary(tuple(done))
