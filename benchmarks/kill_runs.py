@@ -63,9 +63,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.feedserver, when run as a script
 
+from shared_data import DATA  # noqa: E402  (beside this script)
 from tests.feedserver import FeedServer, serving  # noqa: E402
 
-SNAPSHOT = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
+SNAPSHOT = DATA / "arxiv" / "papers.jsonl.gz"
 PG_ADMIN = os.environ.get(
     "MLRADAR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

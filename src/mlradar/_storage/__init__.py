@@ -8,6 +8,7 @@ It is assembled from one part per domain so that each file reads in one sitting.
 from __future__ import annotations
 
 from mlradar._storage._accounts import AccountsStorage
+from mlradar._storage._bulk import BulkStorage
 from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._digests import DigestsStorage
 from mlradar._storage._engine import make_engine, migrate, normalize_url
@@ -26,6 +27,7 @@ class Storage(
     ItemsStorage,
     CatalogStorage,
     PapersStorage,
+    BulkStorage,
     LibraryStorage,
     LocksStorage,
     StoriesStorage,

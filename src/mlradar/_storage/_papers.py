@@ -390,12 +390,15 @@ class PapersStorage(StorageBase):
             found = {p.arxiv_id: p for p in self._papers_where(conn, s.papers.c.arxiv_id, wanted)}
         return [found[i] for i in wanted if i in found]
 
-    def count_papers(self) -> int:
+    def count_papers(self, *, upto: int | None = None) -> int:
+        """Stored papers (stubs left out); counting stops at ``upto`` when given, so that
+        asking "fewer than N?" of millions of rows reads N of them, not all."""
+        query = select(s.papers.c.id).where(s.papers.c.stub.is_(False))
+        if upto is not None:
+            query = query.limit(upto)
         with self.read() as conn:
             return int(
-                conn.execute(
-                    select(func.count()).select_from(s.papers).where(s.papers.c.stub.is_(False))
-                ).scalar_one()
+                conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             )
 
     def iter_papers(
