@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from mlradar._arxiv import importer
 from mlradar._arxiv.importer import BULK_MAX_PAPERS, BULK_MIN_BYTES, bulk_load
 from mlradar._arxiv.records import paper_from_json
-from mlradar._papers import store_papers
+from mlradar._papers import paper_keys, store_papers
 from mlradar._radar import Radar, make_radar
 from mlradar.types import ImportProgress
 
@@ -279,3 +279,20 @@ def test_deferring_and_ending_on_both_databases(shared_data: Path, radar: Radar)
 def _id(line: bytes) -> str:
     value: str = orjson.loads(line)["id"]
     return value
+
+
+def test_many_new_papers_read_back_as_written(shared_data: Path, radar: Radar) -> None:
+    """A batch large enough for PostgreSQL's COPY path reads back field for field, and
+    later writes (an update, a fold by DOI) find its rows and identifiers."""
+    storage = radar._storage
+    papers = [paper_from_json(orjson.loads(line)) for line in lines_of(shared_data, 400)]
+    counts = store_papers(storage, papers)
+    assert counts.new == 400
+    back = storage.papers_by_ids([p.arxiv_id for p in papers])
+    assert [replace(p, id=None) for p in back] == papers
+    assert storage.paper_ids_for(list(paper_keys(papers[7]))) == {
+        k: back[7].id for k in paper_keys(papers[7])
+    }
+    again = store_papers(storage, [replace(papers[3], title="A new title"), *papers[4:]])
+    assert (again.updated, again.unchanged, again.new) == (1, 396, 0)
+    assert storage.papers_by_ids([papers[3].arxiv_id])[0].title == "A new title"
