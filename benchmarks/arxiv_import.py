@@ -8,10 +8,10 @@ For each file it measures, in the same run:
 * a bare pass that only decompresses and parses the JSON lines (orjson), the floor any
   import of that file stands on;
 * ``mlradar arxiv import`` into a fresh database (a subprocess, so its peak memory is its
-  own), once per mode: ``bulk`` (the full-text index deferred and caught up, what a large
-  file into an empty database gets) and ``rows`` (indexed row by row, what it got
-  before): wall and CPU time, records/s, peak RSS of the importer and of its parser
-  process, and the database size;
+  own), once per mode: ``bulk`` (the full-text index deferred and built once the file
+  is read: what a large file into an empty database gets) and ``rows`` (indexed row by
+  row, what it got before): wall and CPU time, records/s, peak RSS of the importer and
+  of its parser process, and the database size;
 * the ranking-index sync that ``arxiv import`` runs after the import, timed apart (the
   import column does not include it).
 

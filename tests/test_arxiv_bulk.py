@@ -125,9 +125,8 @@ def test_a_bulk_load_searches_like_an_ordinary_import(
     parallel: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Small steps, so that the parser's waits are filled by many catch-up steps.
+    # Small steps: many batches, and the index caught up over several transactions.
     monkeypatch.setattr(importer, "BATCH_SIZE", 200)
-    monkeypatch.setattr(importer, "INDEX_STEP", 50)
     monkeypatch.setattr(importer, "INDEX_FINISH_STEP", 300)
     path = write(tmp_path / "snap.jsonl.gz", lines_of(shared_data, 1500))
     with make_radar(any_db_url) as bulk:

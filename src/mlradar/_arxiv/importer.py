@@ -11,11 +11,11 @@ starts over (still idempotent, just slower).  A finished import removes its chec
 the next import of the same file reads it all again and updates what changed.
 
 A large file into an empty or nearly empty database is a *bulk load* (:func:`bulk_load`):
-the papers' full-text index is not maintained row by row but caught up in id order
-(storage's ``index_deferred_papers``), whenever the writer would otherwise wait for the
-parser, and at the end.  Storage records how far the index got in the transaction that
-moves it, so a killed bulk load leaves an intact database; the next import (of any file)
-sees the load deferred, takes it over and finishes the index.
+the papers' full-text index is not maintained row by row but built in id order once the
+file is read (storage's ``index_deferred_papers``), and SQLite checkpoints its WAL less
+often meanwhile.  Storage records how far the index got in the transaction that moves
+it, so a killed bulk load leaves an intact database; the next import (of any file) sees
+the load deferred, takes it over and finishes the index.
 """
 
 from __future__ import annotations
@@ -54,10 +54,8 @@ BULK_MIN_BYTES = PARALLEL_MIN_BYTES
 #: ...into a database holding fewer papers than this.  Above it the database is in use, and
 #: what an import adds should be searchable as it lands, not when the import ends.
 BULK_MAX_PAPERS = 100_000
-#: Papers indexed per step while the writer waits for the parser: a step must be short
-#: (~0.1 s), since the parser's next chunk waits for it.
-INDEX_STEP = 2000
-#: Papers indexed per transaction once the file is read (bounds the WAL of one commit).
+#: Papers indexed per transaction once the file is read: bounds the WAL of one commit, and
+#: what a kill loses.
 INDEX_FINISH_STEP = 50_000
 
 ProgressCallback = Callable[[ImportProgress], None]
@@ -80,6 +78,8 @@ class ImportStore(PaperStore, Protocol):
     def index_deferred_papers(self, limit: int) -> int: ...
 
     def end_deferred_paper_fts(self) -> None: ...
+
+    def bulk_writes(self) -> contextlib.AbstractContextManager[None]: ...
 
 
 def bulk_load(*, file_bytes: int, stored_papers: int, deferred: bool) -> bool:
@@ -182,16 +182,9 @@ def _parse_worker(
 
 
 def _chunks_from_process(
-    path: Path,
-    start_line: int,
-    categories: CategoryFilter,
-    idle: Callable[[], bool] | None = None,
+    path: Path, start_line: int, categories: CategoryFilter
 ) -> Generator[Chunk, None, None]:
-    """:func:`iter_chunks`, run in a second process so parsing overlaps with writing.
-
-    ``idle`` is called while no chunk is ready, for as long as it returns True (it did
-    some work and has more): deferred work fills the writer's waits for the parser.
-    """
+    """:func:`iter_chunks`, run in a second process so parsing overlaps with writing."""
     # fork, not spawn: spawn re-imports the caller's __main__, which breaks any script
     # without a main guard.  The child only reads the file and exits with os._exit, so
     # the database connections it inherits are never touched.
@@ -207,9 +200,6 @@ def _chunks_from_process(
     writer.close()  # only the child writes: its death (or ours) is then seen as EOF
     try:
         while True:
-            if idle is not None:
-                while not reader.poll() and idle():
-                    pass
             try:
                 message = reader.recv()
             except EOFError:
@@ -233,8 +223,8 @@ class SnapshotImport:
 
     ``parallel`` parses in a second process while this one writes (None: only for files
     large enough to repay the process start-up).  ``bulk`` defers the full-text index to
-    the writer's idle time and the end (None: as :func:`bulk_load` decides; a load that
-    is deferred already is always ended).
+    the end (None: as :func:`bulk_load` decides; a load that is deferred already is
+    always ended).
     """
 
     def __init__(
@@ -282,15 +272,14 @@ class SnapshotImport:
         bulk = self._bulk_load(cp)
         if bulk:
             self._store.defer_paper_fts()
-        chunks = (
-            _chunks_from_process(
-                self._path, cp.line, self._categories, self._index_step if bulk else None
-            )
-            if parallel
-            else iter_chunks(self._path, cp.line, self._categories)
+        chunks = (_chunks_from_process if parallel else iter_chunks)(
+            self._path, cp.line, self._categories
         )
         # closing(): an error or an interrupt here stops the parser process at once.
-        with contextlib.closing(chunks):
+        with (
+            contextlib.closing(chunks),
+            self._store.bulk_writes() if bulk else contextlib.nullcontext(),
+        ):
             for chunk in chunks:
                 cp = self._account(cp, chunk)
                 self._check_looks_like_snapshot(cp)
@@ -301,10 +290,10 @@ class SnapshotImport:
 
                 store_paper_rows(self._store, chunk.rows, state=checkpoint)
                 self._report(chunk, cp)
-        if bulk:
-            while self._store.index_deferred_papers(INDEX_FINISH_STEP):
-                pass
-            self._store.end_deferred_paper_fts()
+            if bulk:
+                while self._store.index_deferred_papers(INDEX_FINISH_STEP):
+                    pass
+                self._store.end_deferred_paper_fts()
         # Only now: a kill before this resumes at the end of the file, ending the load.
         self._store.set_state(key, None)
         return ImportSummary(
@@ -328,9 +317,6 @@ class SnapshotImport:
             return self._bulk
         stored = 0 if deferred else self._store.count_papers(upto=BULK_MAX_PAPERS)
         return bulk_load(file_bytes=cp.size, stored_papers=stored, deferred=deferred)
-
-    def _index_step(self) -> bool:
-        return self._store.index_deferred_papers(INDEX_STEP) > 0
 
     def _account(self, cp: Checkpoint, chunk: Chunk) -> Checkpoint:
         cp = replace(cp, problems=list(cp.problems))

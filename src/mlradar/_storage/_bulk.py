@@ -20,7 +20,11 @@ Which loads defer, and when to catch up, is the caller's decision.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, event, func, select
 
 from mlradar._storage import schema as s
 from mlradar._storage._base import StorageBase
@@ -36,6 +40,10 @@ from mlradar._storage._dialects import (
 
 _KEY = fts_deferred_key(PAPERS_FTS)
 _RUM = "rum"
+#: WAL pages between automatic checkpoints while a bulk load writes (SQLite's default is
+#: 1,000): each checkpoint syncs the WAL and the database to disk, measured at about a
+#: fifth of the row-writing time of a load on this machine's disk.
+BULK_WAL_AUTOCHECKPOINT = 50_000
 
 
 class BulkStorage(StorageBase):
@@ -97,6 +105,30 @@ class BulkStorage(StorageBase):
             self.set_state(_KEY, None, conn)
             for stmt in postgres_search_index_ddl(PAPERS_FTS, rum=mark == _RUM):
                 conn.exec_driver_sql(stmt)
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """While the block runs, SQLite checkpoints its WAL every
+        :data:`BULK_WAL_AUTOCHECKPOINT` pages (up to ~200 MB of WAL), not every 1,000.
+
+        Durability is unchanged (``synchronous`` stays NORMAL, which loses no committed
+        transaction to a killed process): only fewer syncs, and a larger WAL meanwhile.
+        A no-op on PostgreSQL.
+        """
+        if self.dialect != "sqlite":
+            yield
+            return
+
+        def on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={BULK_WAL_AUTOCHECKPOINT}")
+
+        event.listen(self.engine, "checkout", on_checkout)
+        try:
+            yield
+        finally:
+            event.remove(self.engine, "checkout", on_checkout)
+            # The pooled connections keep the setting: new ones start from the default.
+            self.engine.dispose()
 
     def _mark(self, conn: Connection) -> str | None:
         return conn.execute(select(s.state.c.value).where(s.state.c.key == _KEY)).scalar()
