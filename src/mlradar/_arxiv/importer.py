@@ -49,7 +49,7 @@ MAX_PROBLEMS = 100
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 #: A file whose first this many lines hold no record at all is not a snapshot.
 SNIFF_LINES = 1000
-#: A bulk load is a file at least this large (bytes on disk: some 2,000 papers gzipped)...
+#: A bulk load is a file at least this large (bytes on disk: ~6,000 papers gzipped)...
 BULK_MIN_BYTES = PARALLEL_MIN_BYTES
 #: ...into a database holding fewer papers than this.  Above it the database is in use, and
 #: what an import adds should be searchable as it lands, not when the import ends.
