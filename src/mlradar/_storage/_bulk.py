@@ -1,7 +1,8 @@
 """Bulk loads: the papers' full-text maintenance deferred, and caught up in id order.
 
 Indexing a paper as its row goes in (SQLite's FTS5 triggers, PostgreSQL's GIN and RUM
-indexes) costs a bulk snapshot load more than the rows themselves.  While a load defers
+indexes) costs a bulk snapshot load as much as writing the rows on SQLite, and most of
+the load on PostgreSQL (docs/benchmarks.md, issue 15 §2).  While a load defers
 it, a ``state`` row (:func:`~mlradar._storage._dialects.fts_deferred_key`) says so, and it
 changes in the same transaction as whatever it describes, so a load killed at any moment
 leaves a database that is consistent and says how far its index got:
@@ -10,7 +11,8 @@ leaves a database that is consistent and says how far its index got:
   triggers still maintain those, see :func:`~mlradar._storage._dialects.sqlite_fts_triggers`);
   the papers above it are indexed by :meth:`BulkStorage.index_deferred_papers`, which
   moves the mark in the same transaction, until :meth:`BulkStorage.end_deferred_paper_fts`
-  puts the ordinary triggers back.  Search misses the papers above the mark meanwhile.
+  puts the ordinary triggers back.  Search misses the papers above the mark meanwhile,
+  those other commands add included, until an import ends the load.
 * PostgreSQL: the search vector is a generated column, so every row always has its own;
   only the GIN (and RUM) indexes are dropped, and built again at the end.  Search stays
   complete, only slower, meanwhile.
