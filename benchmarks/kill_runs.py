@@ -63,9 +63,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.feedserver, when run as a script
 
+from shared_data import DATA  # noqa: E402  (beside this script)
 from tests.feedserver import FeedServer, serving  # noqa: E402
 
-SNAPSHOT = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
+SNAPSHOT = DATA / "arxiv" / "papers.jsonl.gz"
 PG_ADMIN = os.environ.get(
     "MLRADAR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -74,6 +75,12 @@ ORPHAN_LIMIT = 10.0
 _MARKER = "MLRADAR_KILL_RUN"
 #: The pseudo-count ``check`` adds: 1 if the ranking index is behind the database.
 RANK_BEHIND = "rank index behind"
+#: Pseudo-counts compared with the reference's like tables: the full-text index of the
+#: papers (SQLite: rows it holds; PostgreSQL: search indexes present), and bulk loads whose
+#: index is still deferred (0 once a run has finished).
+PAPERS_INDEXED = "papers full-text indexed"
+DEFERRED = "deferred full-text loads"
+_DEFERRED = "%.deferred"
 
 
 @dataclass
@@ -240,7 +247,7 @@ def _checked_counts(url: str) -> dict[str, int]:
                     "'%fts%' AND name NOT LIKE 'sqlite_%'"
                 )
             ]
-            return _table_counts(conn, sorted(tables))
+            return {**_table_counts(conn, sorted(tables)), **_sqlite_index_counts(conn)}
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -280,9 +287,27 @@ def _checked_counts(url: str) -> dict[str, int]:
                     cur.execute(f'SELECT count(*) FROM "{t}"')
                     row = cur.fetchone()
                     counts[t] = int(row[0]) if row else 0
+                # A bulk load's search indexes, dropped for it, must be back after it.
+                cur.execute(
+                    "SELECT count(*) FROM pg_indexes WHERE tablename = 'papers' "
+                    "AND indexname IN ('ix_papers_search_vector', 'ix_papers_search_rum')"
+                )
+                row = cur.fetchone()
+                counts[PAPERS_INDEXED] = int(row[0]) if row else 0
+                cur.execute(f"SELECT count(*) FROM state WHERE key LIKE '{_DEFERRED}'")
+                row = cur.fetchone()
+                counts[DEFERRED] = int(row[0]) if row else 0
             return counts
     finally:
         engine.dispose()
+
+
+def _sqlite_index_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Pseudo-counts: the papers the FTS5 index holds (a bulk load leaves it short of them
+    until it ends), and the loads still deferred."""
+    indexed = conn.execute("SELECT count(*) FROM papers_fts_docsize").fetchone()[0]
+    deferred = conn.execute(f"SELECT count(*) FROM state WHERE key LIKE '{_DEFERRED}'")
+    return {PAPERS_INDEXED: int(indexed), DEFERRED: int(deferred.fetchone()[0])}
 
 
 def _env(url: str) -> dict[str, str]:

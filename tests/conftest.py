@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+_ROOT = Path(__file__).resolve().parents[1]
+# The shared data sits beside the checkout; a git worktree is one level deeper.
+SHARED_DATA = next(
+    (p / "shared" / "data" for p in _ROOT.parents if (p / "shared" / "data").is_dir()),
+    _ROOT.parent / "shared" / "data",
+)
 
 
 def require_shared_data() -> Path:

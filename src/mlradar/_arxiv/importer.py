@@ -9,6 +9,13 @@ The checkpoint is keyed by the file's absolute path and is only trusted while th
 size and modification time and the category filter are unchanged; otherwise the import
 starts over (still idempotent, just slower).  A finished import removes its checkpoint, so
 the next import of the same file reads it all again and updates what changed.
+
+A large file into an empty or nearly empty database is a *bulk load* (:func:`bulk_load`):
+the papers' full-text index is not maintained row by row but built in id order once the
+file is read (storage's ``index_deferred_papers``), and SQLite checkpoints its WAL less
+often meanwhile.  Storage records how far the index got in the transaction that moves
+it, so a killed bulk load leaves an intact database; the next import (of any file) sees
+the load deferred, takes it over and finishes the index.
 """
 
 from __future__ import annotations
@@ -42,6 +49,14 @@ MAX_PROBLEMS = 100
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 #: A file whose first this many lines hold no record at all is not a snapshot.
 SNIFF_LINES = 1000
+#: A bulk load is a file at least this large (bytes on disk: ~6,000 papers gzipped)...
+BULK_MIN_BYTES = PARALLEL_MIN_BYTES
+#: ...into a database holding fewer papers than this.  Above it the database is in use, and
+#: what an import adds should be searchable as it lands, not when the import ends.
+BULK_MAX_PAPERS = 100_000
+#: Papers indexed per transaction once the file is read: bounds the WAL of one commit, and
+#: what a kill loses.
+INDEX_FINISH_STEP = 50_000
 
 ProgressCallback = Callable[[ImportProgress], None]
 ProblemCallback = Callable[[int, str], None]
@@ -53,6 +68,27 @@ class ImportStore(PaperStore, Protocol):
     def get_state(self, key: str) -> str | None: ...
 
     def set_state(self, key: str, value: str | None) -> None: ...
+
+    def count_papers(self, *, upto: int | None = None) -> int: ...
+
+    def paper_fts_deferred(self) -> bool: ...
+
+    def defer_paper_fts(self) -> None: ...
+
+    def index_deferred_papers(self, limit: int) -> int: ...
+
+    def end_deferred_paper_fts(self) -> None: ...
+
+    def bulk_writes(self) -> contextlib.AbstractContextManager[None]: ...
+
+
+def bulk_load(*, file_bytes: int, stored_papers: int, deferred: bool) -> bool:
+    """Whether an import runs as a bulk load: always when one is deferred already (a
+    killed load: only a load ends it), else for a large file into a database that holds
+    fewer than :data:`BULK_MAX_PAPERS` papers."""
+    if deferred:
+        return True
+    return file_bytes >= BULK_MIN_BYTES and stored_papers < BULK_MAX_PAPERS
 
 
 @dataclass(slots=True)
@@ -186,7 +222,9 @@ class SnapshotImport:
     """One import run of one file into one store.
 
     ``parallel`` parses in a second process while this one writes (None: only for files
-    large enough to repay the process start-up).
+    large enough to repay the process start-up).  ``bulk`` defers the full-text index to
+    the end (None: as :func:`bulk_load` decides; a load that is deferred already is
+    always ended).
     """
 
     def __init__(
@@ -198,6 +236,7 @@ class SnapshotImport:
         progress: ProgressCallback | None = None,
         on_problem: ProblemCallback | None = None,
         parallel: bool | None = None,
+        bulk: bool | None = None,
     ) -> None:
         self._store = store
         self._path = path.expanduser().resolve()
@@ -205,6 +244,7 @@ class SnapshotImport:
         self._progress = progress
         self._on_problem = on_problem
         self._parallel = parallel
+        self._bulk = bulk
 
     def _fresh_checkpoint(self) -> Checkpoint:
         try:
@@ -229,11 +269,17 @@ class SnapshotImport:
         if parallel is None:
             parallel = cp.size >= PARALLEL_MIN_BYTES
         parallel = parallel and "fork" in multiprocessing.get_all_start_methods()
+        bulk = self._bulk_load(cp)
+        if bulk:
+            self._store.defer_paper_fts()
         chunks = (_chunks_from_process if parallel else iter_chunks)(
             self._path, cp.line, self._categories
         )
         # closing(): an error or an interrupt here stops the parser process at once.
-        with contextlib.closing(chunks):
+        with (
+            contextlib.closing(chunks),
+            self._store.bulk_writes() if bulk else contextlib.nullcontext(),
+        ):
             for chunk in chunks:
                 cp = self._account(cp, chunk)
                 self._check_looks_like_snapshot(cp)
@@ -244,6 +290,11 @@ class SnapshotImport:
 
                 store_paper_rows(self._store, chunk.rows, state=checkpoint)
                 self._report(chunk, cp)
+            if bulk:
+                while self._store.index_deferred_papers(INDEX_FINISH_STEP):
+                    pass
+                self._store.end_deferred_paper_fts()
+        # Only now: a kill before this resumes at the end of the file, ending the load.
         self._store.set_state(key, None)
         return ImportSummary(
             path=str(self._path),
@@ -259,6 +310,13 @@ class SnapshotImport:
             resumed_new=resumed_new,
             resumed_papers=resumed_papers,
         )
+
+    def _bulk_load(self, cp: Checkpoint) -> bool:
+        deferred = self._store.paper_fts_deferred()
+        if self._bulk is not None and not deferred:
+            return self._bulk
+        stored = 0 if deferred else self._store.count_papers(upto=BULK_MAX_PAPERS)
+        return bulk_load(file_bytes=cp.size, stored_papers=stored, deferred=deferred)
 
     def _account(self, cp: Checkpoint, chunk: Chunk) -> Checkpoint:
         cp = replace(cp, problems=list(cp.problems))

@@ -45,6 +45,7 @@ class PapersMixin(RadarBase):
         progress: ProgressCallback | None = None,
         on_problem: ProblemCallback | None = None,
         parallel: bool | None = None,
+        bulk: bool | None = None,
         index: bool = True,
     ) -> ImportSummary:
         """Import arXiv's bulk metadata snapshot (JSON lines, plain or .gz).
@@ -54,6 +55,8 @@ class PapersMixin(RadarBase):
         (an interrupted import, run again, continues after its last committed batch).
         Corrupt lines are skipped and reported through ``on_problem`` and the summary.
         With ``index`` (the default) the ranking index is brought up to date afterwards.
+        ``bulk`` forces a bulk load on or off (None: a large file into a nearly empty
+        database is one; see :mod:`mlradar._arxiv.importer`).
         """
         from mlradar._arxiv.importer import SnapshotImport
         from mlradar._arxiv.records import CategoryFilter
@@ -65,6 +68,7 @@ class PapersMixin(RadarBase):
             progress=progress,
             on_problem=on_problem,
             parallel=parallel,
+            bulk=bulk,
         ).run()
         if index:
             self._core.sync_rank_index_after_write(bool(summary.new or summary.updated))

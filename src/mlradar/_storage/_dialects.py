@@ -42,37 +42,62 @@ def sqlite_fts_ddl(spec: FtsSpec) -> list[str]:
     ]
 
 
-def sqlite_fts_triggers(spec: FtsSpec) -> list[str]:
+def fts_deferred_key(spec: FtsSpec) -> str:
+    """The ``state`` key that exists while a bulk load defers the full-text maintenance of
+    ``spec.table``: its value is the highest row id the index covers (SQLite), or whether
+    the RUM index is to be built again (PostgreSQL)."""
+    return f"{spec.fts}.deferred"
+
+
+def sqlite_fts_triggers(spec: FtsSpec, *, deferred: bool = False) -> list[str]:
     """The triggers that keep an external-content FTS5 table in step with its table.
 
     A migration that rebuilds the table (SQLite cannot alter a column in place) drops them
     with the old table and must create them again: the index itself stays valid, since
     the rebuilt table keeps every id.
+
+    ``deferred``: the same triggers for rows up to the id the :func:`fts_deferred_key`
+    state row holds, and none for rows above it, which a bulk load indexes later in id
+    order (``INSERT ... SELECT``, far cheaper than a trigger per row).  So the index is
+    exact for those rows at every commit, whoever writes meanwhile: an insert lands above
+    the mark (ids only grow; one reusing a deleted top id is at or below it and indexed
+    here), and a row above it is indexed as it stands when the load reaches it.
     """
     cols = ", ".join(spec.columns)
     new_vals = ", ".join(f"new.{c}" for c in spec.columns)
     old_vals = ", ".join(f"old.{c}" for c in spec.columns)
     t, f = spec.table, spec.fts
+    mark = f"(SELECT CAST(value AS INTEGER) FROM state WHERE key = '{fts_deferred_key(spec)}')"
+    when_new = f"WHEN new.id <= {mark} " if deferred else ""
+    when_old = f"WHEN old.id <= {mark} " if deferred else ""
     return [
-        f"CREATE TRIGGER {t}_fts_ai AFTER INSERT ON {t} BEGIN "
+        f"CREATE TRIGGER {t}_fts_ai AFTER INSERT ON {t} {when_new}BEGIN "
         f"INSERT INTO {f}(rowid, {cols}) VALUES (new.id, {new_vals}); END",
-        f"CREATE TRIGGER {t}_fts_ad AFTER DELETE ON {t} BEGIN "
+        f"CREATE TRIGGER {t}_fts_ad AFTER DELETE ON {t} {when_old}BEGIN "
         f"INSERT INTO {f}({f}, rowid, {cols}) VALUES ('delete', old.id, {old_vals}); END",
         # Only re-index when an indexed column changed: fetch-state updates stay cheap.
-        f"CREATE TRIGGER {t}_fts_au AFTER UPDATE OF {cols} ON {t} BEGIN "
+        f"CREATE TRIGGER {t}_fts_au AFTER UPDATE OF {cols} ON {t} {when_old}BEGIN "
         f"INSERT INTO {f}({f}, rowid, {cols}) VALUES ('delete', old.id, {old_vals}); "
         f"INSERT INTO {f}(rowid, {cols}) VALUES (new.id, {new_vals}); END",
     ]
 
 
-def sqlite_fts_drop(spec: FtsSpec) -> list[str]:
+def sqlite_fts_drop_triggers(spec: FtsSpec) -> list[str]:
     t = spec.table
-    return [
-        f"DROP TRIGGER IF EXISTS {t}_fts_ai",
-        f"DROP TRIGGER IF EXISTS {t}_fts_ad",
-        f"DROP TRIGGER IF EXISTS {t}_fts_au",
-        f"DROP TABLE IF EXISTS {spec.fts}",
-    ]
+    return [f"DROP TRIGGER IF EXISTS {t}_fts_{suffix}" for suffix in ("ai", "ad", "au")]
+
+
+def sqlite_fts_index_rows(spec: FtsSpec) -> str:
+    """Index the rows with ids in ``(:after, :upto]`` (none of which the index holds)."""
+    cols = ", ".join(spec.columns)
+    return (
+        f"INSERT INTO {spec.fts}(rowid, {cols}) SELECT id, {cols} FROM {spec.table} "
+        "WHERE id > :after AND id <= :upto ORDER BY id"
+    )
+
+
+def sqlite_fts_drop(spec: FtsSpec) -> list[str]:
+    return [*sqlite_fts_drop_triggers(spec), f"DROP TABLE IF EXISTS {spec.fts}"]
 
 
 def postgres_fts_ddl(spec: FtsSpec) -> list[str]:
@@ -100,6 +125,16 @@ def postgres_rum_ddl(spec: FtsSpec) -> list[str]:
     return [
         f"CREATE INDEX IF NOT EXISTS {postgres_rum_index(spec)} ON {spec.table} "
         "USING rum (search_vector rum_tsvector_ops)"
+    ]
+
+
+def postgres_search_index_ddl(spec: FtsSpec, *, rum: bool) -> list[str]:
+    """The search indexes of ``spec.table`` (GIN, and RUM when ``rum``), built anew after a
+    bulk load dropped them: one sort of every vector beats inserting row by row."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS ix_{spec.table}_search_vector ON {spec.table} "
+        "USING gin (search_vector)",
+        *(postgres_rum_ddl(spec) if rum else []),
     ]
 
 

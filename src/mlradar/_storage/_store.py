@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlradar._storage._accounts import AccountsStorage
+from mlradar._storage._bulk import BulkStorage
 from mlradar._storage._catalog import CatalogStorage
 from mlradar._storage._digests import DigestsStorage
 from mlradar._storage._engine import make_engine, migrate
@@ -21,6 +22,7 @@ class Storage(
     ItemsStorage,
     CatalogStorage,
     PapersStorage,
+    BulkStorage,
     LibraryStorage,
     LocksStorage,
     StoriesStorage,
