@@ -295,3 +295,20 @@ def test_many_new_papers_read_back_as_written(shared_data: Path, radar: Radar) -
     again = store_papers(storage, [replace(papers[3], title="A new title"), *papers[4:]])
     assert (again.updated, again.unchanged, again.new) == (1, 396, 0)
     assert storage.papers_by_ids([papers[3].arxiv_id])[0].title == "A new title"
+
+
+def test_progress_names_each_phase_of_a_bulk_load(
+    shared_data: Path, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the file is read a bulk load still indexes its papers and syncs the ranking
+    index (minutes at full size): the progress callback says so, with the count indexed."""
+    monkeypatch.setattr(importer, "BATCH_SIZE", 100)
+    monkeypatch.setattr(importer, "INDEX_FINISH_STEP", 150)
+    path = write(tmp_path / "snap.jsonl.gz", lines_of(shared_data, 400))
+    seen: list[ImportProgress] = []
+    with make_radar(db_url) as radar:
+        radar.import_arxiv_snapshot(path, bulk=True, parallel=False, progress=seen.append)
+    phases = [p.phase for p in seen]
+    assert phases == ["reading"] * 4 + ["full text"] * 4 + ["ranking index"]
+    assert [p.indexed for p in seen if p.phase == "full text"] == [0, 150, 300, 400]
+    assert all(p.bytes_done == p.bytes_total for p in seen[4:])

@@ -438,6 +438,11 @@ class ImportProgress:
     lines: int
     papers: int
     skipped: int
+    phase: Literal["reading", "full text", "ranking index"] = "reading"
+    """What the import does now: reading the file, then (a bulk load) building the papers'
+    full-text index, then bringing the ranking index up to date."""
+    indexed: int = 0
+    """Papers added to the full-text index so far in the ``full text`` phase."""
 
 
 @dataclass(frozen=True, slots=True)

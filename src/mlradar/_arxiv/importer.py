@@ -28,7 +28,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from mlradar._arxiv.records import CategoryFilter
 from mlradar._arxiv.snapshot import SnapshotReader, parse_line
@@ -291,8 +291,12 @@ class SnapshotImport:
                 store_paper_rows(self._store, chunk.rows, state=checkpoint)
                 self._report(chunk, cp)
             if bulk:
-                while self._store.index_deferred_papers(INDEX_FINISH_STEP):
-                    pass
+                # Minutes at full-snapshot size: say so, and how far it is.
+                indexed = 0
+                self._report_phase(cp, "full text", indexed)
+                while step := self._store.index_deferred_papers(INDEX_FINISH_STEP):
+                    indexed += step
+                    self._report_phase(cp, "full text", indexed)
                 self._store.end_deferred_paper_fts()
         # Only now: a kill before this resumes at the end of the file, ending the load.
         self._store.set_state(key, None)
@@ -336,6 +340,20 @@ class SnapshotImport:
                 f"{self._path} is not an arXiv metadata snapshot: none of its first "
                 f"{cp.line} lines is a JSON record "
                 f"({cp.problems[0] if cp.problems else 'no record found'})"
+            )
+
+    def _report_phase(self, cp: Checkpoint, phase: Literal["full text"], indexed: int) -> None:
+        if self._progress is not None:
+            self._progress(
+                ImportProgress(
+                    bytes_done=cp.size,
+                    bytes_total=cp.size,
+                    lines=cp.line,
+                    papers=cp.new + cp.updated + cp.unchanged,
+                    skipped=cp.skipped,
+                    phase=phase,
+                    indexed=indexed,
+                )
             )
 
     def _report(self, chunk: Chunk, cp: Checkpoint) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from mlradar.exceptions import InvalidInputError, NotFoundError
 from mlradar.types import (
     BibtexExport,
     HarvestSummary,
+    ImportProgress,
     ImportSummary,
     Item,
     Mention,
@@ -61,16 +63,26 @@ class PapersMixin(RadarBase):
         from mlradar._arxiv.importer import SnapshotImport
         from mlradar._arxiv.records import CategoryFilter
 
+        last: list[ImportProgress] = []
+
+        def relay(p: ImportProgress) -> None:
+            last[:] = [p]
+            if progress is not None:
+                progress(p)
+
         summary = SnapshotImport(
             self._storage,
             Path(path),
             categories=CategoryFilter.parse(categories),
-            progress=progress,
+            progress=relay,
             on_problem=on_problem,
             parallel=parallel,
             bulk=bulk,
         ).run()
         if index:
+            if progress is not None and last:
+                # Seconds at 75k papers, minutes at millions: the bar says what it waits on.
+                progress(replace(last[0], phase="ranking index"))
             self._core.sync_rank_index_after_write(bool(summary.new or summary.updated))
         return summary
 

@@ -89,7 +89,7 @@ def import_(
 
     show_bar = not quiet and not as_json and err_console.is_terminal
     with Progress(
-        TextColumn("[bold]importing"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TextColumn("{task.fields[papers]} papers"),
@@ -98,12 +98,24 @@ def import_(
         console=err_console,
         disable=not show_bar,
     ) as bar:
-        task = bar.add_task("import", total=None, papers=0)
+        task = bar.add_task("importing", total=None, papers=0)
         last: list[ImportProgress] = []
 
         def on_progress(p: ImportProgress) -> None:
             last[:] = [p]
-            bar.update(task, completed=p.bytes_done, total=p.bytes_total, papers=p.papers)
+            if p.phase == "full text":  # a bulk load indexes its papers once the file is read
+                what = f"indexing full text ({p.indexed:,} papers)"
+            elif p.phase == "ranking index":
+                what = "updating the ranking index"
+            else:
+                what = "importing"
+            bar.update(
+                task,
+                completed=p.bytes_done,
+                total=p.bytes_total,
+                papers=p.papers,
+                description=what,
+            )
 
         try:
             summary = radar(ctx).import_arxiv_snapshot(
