@@ -10,6 +10,11 @@ ratio to the torch anchor (sentence-transformers, what the product ran until now
 its agreement with the torch vectors: mean and 1st-percentile cosine (same space only)
 and the overlap of each paper's 10 nearest neighbours among the sample (any space).
 
+``--save-default DIR`` writes the product default's vectors of that corpus (made by
+``--full``, or now) as float16 ``DIR/corpus.npy``, rows in database id order (the ids a
+fresh ``mlradar arxiv import`` of the snapshot gives, found by importing it into a
+temporary database), with ``DIR/ids.tsv`` (row, database id, arXiv id) and ``meta.json``.
+
 ``--full`` embeds the whole evaluation corpus (74,728 papers) with the named backends
 into ``<cache-root>/emb-<backend>``, where ``mlradar eval --dense --cache-dir`` finds them,
 and prints the rate at that scale.  Derived models (the ONNX exports, the static
@@ -166,6 +171,40 @@ def full(args: argparse.Namespace) -> dict[str, Any]:
     return {"full": out}
 
 
+def save_default(args: argparse.Namespace) -> dict[str, Any]:
+    import tempfile
+
+    from mlradar._radar import make_radar
+    from mlradar._rank import eval as ev
+    from mlradar._rank.corpus import read_snapshot
+    from mlradar._rank.embed import DEFAULT_BACKEND, default_model_name
+
+    name = default_model_name()
+    assert name is not None, "install mlradar[semantic]"
+    corpus = read_snapshot(PAPERS)
+    cache = Path(args.cache_root) / f"emb-{DEFAULT_BACKEND}"
+    vectors = ev.load_or_embed(corpus, cache, name, compute=True)
+    assert vectors is not None
+    keys = [d.key for d in corpus.docs]
+    with tempfile.TemporaryDirectory() as tmp:
+        radar = make_radar(f"sqlite:///{tmp}/ids.sqlite")
+        radar.import_arxiv_snapshot(PAPERS)
+        db_ids = radar._storage.paper_db_ids(keys)
+    missing = [k for k in keys if k not in db_ids]
+    assert not missing, f"{len(missing)} papers were not imported"
+    order = np.argsort([db_ids[k] for k in keys], kind="stable")
+    out = Path(args.save_default)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "corpus.npy", np.ascontiguousarray(vectors[order], dtype=np.float16))
+    with (out / "ids.tsv").open("w") as f:
+        f.write("row\tdb_id\tarxiv_id\n")
+        for row, i in enumerate(order):
+            f.write(f"{row}\t{db_ids[keys[i]]}\t{keys[i]}\n")
+    meta = {"model": name, "n_rows": len(order), "dim": int(vectors.shape[1]), "dtype": "float16"}
+    (out / "meta.json").write_text(json.dumps(meta, indent=2))
+    return {"saved": str(out), **meta}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--papers", type=int, default=2000)
@@ -173,10 +212,12 @@ def main() -> int:
     ap.add_argument("--only", help="Only candidates whose label contains one of these (a,b).")
     ap.add_argument("--full", help="Backends to embed the whole eval corpus with (a,b).")
     ap.add_argument("--cache-root", default="/work/cache")
+    ap.add_argument("--save-default", help="Folder for the default's corpus vectors.")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     load = os.getloadavg()
-    result = full(args) if args.full else speed(args)
+    job = save_default if args.save_default else full if args.full else speed
+    result = job(args)
     result["load_before"] = [round(x, 2) for x in load]
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
