@@ -113,3 +113,11 @@ def test_the_command_says_what_an_interrupt_kept(capsys: pytest.CaptureFixture[s
 def test_the_command_reports_the_count_and_rate(capsys: pytest.CaptureFixture[str]) -> None:
     library._embed_with_progress(PapersThenItems(), quiet=True)
     assert "embeddings: 340 new in" in capsys.readouterr().out
+
+
+def test_the_rate_column_says_papers_per_second() -> None:
+    from rich.progress import Progress
+
+    bar = Progress(library._RateColumn())
+    task = bar.add_task("embed", total=10)
+    assert str(bar.columns[0].render(bar.tasks[task])) == "0 papers/s"  # no rate yet
