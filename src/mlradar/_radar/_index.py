@@ -14,7 +14,6 @@ rank (``mlradar stats``) must not pay for them at start-up.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,14 +96,11 @@ class IndexMixin(RadarBase):
     # -- the ranking index ------------------------------------------------------------------------
 
     def _model_name(self) -> str | None:
-        from mlradar._rank.embed import PACKAGED_MODEL, packaged_model_path
+        from mlradar._rank.embed import default_model_name
 
-        name = self._settings.embedding_model
-        if name:
-            return name
-        if packaged_model_path() is not None and importlib.util.find_spec("sentence_transformers"):
-            return PACKAGED_MODEL
-        return None
+        # The name is what the index records beside its vectors: another backend's name
+        # makes the index drop them and embed again (vectors of two backends never mix).
+        return self._settings.embedding_model or default_model_name()
 
     def _rank_root(self) -> Path:
         return rank_dir_for(self._settings.database_url)

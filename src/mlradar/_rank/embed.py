@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 PACKAGED_MAX_TOKENS = 128
+#: The backend the packaged model runs on unless ``embedding_model`` names another
+#: (docs/benchmarks.md, "Issue 15 §4": the speed and quality of each, measured side by side).
+DEFAULT_BACKEND = "onnx-int8"
 
 
 class Embedder(Protocol):
@@ -81,6 +84,40 @@ def packaged_model_path() -> Path | None:
     return path if path.is_dir() else None
 
 
+def packaged_name(backend: str) -> str:
+    """The model name of the packaged model on ``backend`` (torch keeps the bare name, so
+    that indexes embedded before there were backends stay valid)."""
+    return PACKAGED_MODEL if backend == "torch" else f"{PACKAGED_MODEL}@{backend}"
+
+
+def packaged_backend(name: str | None) -> str | None:
+    """The backend a packaged model name asks for (``None``: not the packaged model)."""
+    if name in (None, "", PACKAGED_MODEL):
+        return "torch"
+    assert name is not None
+    base, _, backend = name.partition("@")
+    if base != PACKAGED_MODEL:
+        return None
+    from mlradar._rank.embed_fast import BACKENDS
+
+    if backend not in BACKENDS:
+        raise InvalidInputError(f"unknown embedding backend {backend!r}: one of {BACKENDS}")
+    return backend
+
+
+def default_model_name() -> str | None:
+    """The packaged model on the default backend, or on torch when the default's packages
+    are missing; ``None`` without the semantic extra."""
+    from mlradar._rank.embed_fast import backend_available
+
+    if packaged_model_path() is None:
+        return None
+    for backend in (DEFAULT_BACKEND, "torch"):
+        if backend_available(backend):
+            return packaged_name(backend)
+    return None
+
+
 def resolve_model(name: str | None) -> str | None:
     """The path or name sentence-transformers should load for the setting ``name``."""
     if name in (None, "", PACKAGED_MODEL):
@@ -94,8 +131,13 @@ def load_embedder(name: str | None = None, *, required: bool = False) -> Embedde
     """Load the configured model, or ``None`` when the semantic extra is not installed.
 
     With ``required=True`` a missing extra or model raises :class:`InvalidInputError`
-    instead, for callers that were explicitly asked for embeddings.
+    instead, for callers that were explicitly asked for embeddings.  No name means the
+    packaged model on the default backend (:func:`default_model_name`).
     """
+    name = name or default_model_name() or PACKAGED_MODEL
+    backend = packaged_backend(name)
+    if backend is not None and backend != "torch":
+        return _load_fast(name, backend, required)
     target = resolve_model(name)
     if target is None:
         _missing("no embedding model: install mlradar[semantic]", required)
@@ -118,12 +160,32 @@ def load_embedder(name: str | None = None, *, required: bool = False) -> Embedde
     except Exception as exc:  # the library raises anything from OSError to HTTP errors
         _missing(f"cannot load embedding model {target!r}: {exc}", required)
         return None
-    packaged = name in (None, "", PACKAGED_MODEL)
+    packaged = name == PACKAGED_MODEL
     if packaged:
         # all-MiniLM-L6-v2 was trained on 128-token inputs; the packaged config says 256,
         # which doubles the CPU cost of an abstract for no gain in what the model learned.
         model.max_seq_length = PACKAGED_MAX_TOKENS
-    return SentenceTransformerEmbedder(PACKAGED_MODEL if packaged else str(name), model)
+    return SentenceTransformerEmbedder(str(name), model)
+
+
+def _load_fast(name: str, backend: str, required: bool) -> Embedder | None:
+    from mlradar._rank import embed_fast
+
+    path = packaged_model_path()
+    if path is None or not embed_fast.backend_available(backend):
+        _missing(f"the {backend} backend needs mlradar[semantic] installed", required)
+        return None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        if backend == "static":
+            return embed_fast.load_static(name, path)
+        return embed_fast.load_onnx(
+            name, path, PACKAGED_MAX_TOKENS, quantized=backend == "onnx-int8"
+        )
+    except embed_fast.EmbedderBuildError as exc:
+        _missing(str(exc), required)
+        return None
 
 
 def _missing(message: str, required: bool) -> None:

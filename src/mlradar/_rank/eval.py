@@ -563,8 +563,10 @@ def load_or_embed(
     Returns ``None`` when there is no cache and ``compute`` is false, or when the
     semantic extra is missing: the evaluation then reports the lexical methods only.
     """
-    from mlradar._rank.embed import load_embedder
+    from mlradar._rank.embed import default_model_name, load_embedder
 
+    # Named after the model and its backend: two backends' vectors are two cache files.
+    model = model or default_model_name()
     name = (model or "packaged").replace("/", "_").replace(":", "_")
     path = None if cache_dir is None else cache_dir / f"emb-{name}-{corpus_fingerprint(corpus)}.npy"
     if path is not None and path.is_file():

@@ -30,6 +30,10 @@ AuthorSource = Callable[[Sequence[int]], Mapping[int, Sequence[str]]]
 class IndexWriter(IndexBase):
     """Appends to one index's files (open it with ``writable=True``)."""
 
+    #: Rows embedded and saved together by :meth:`embed_missing`: what an interrupt can
+    #: lose, and how often the progress callback hears (a few seconds of the ONNX backend).
+    embed_chunk = 256
+
     def add(self, batch: Sequence[TextRow]) -> int:
         """Add rows with ids above :attr:`last_id`, ascending; returns how many were added.
 
@@ -188,7 +192,7 @@ class IndexWriter(IndexBase):
         self,
         texts: TextSource,
         progress: Callable[[int, int], None] | None = None,
-        chunk: int = 1024,
+        chunk: int | None = None,
     ) -> int:
         """Embed the rows that have no embedding yet, in row order.
 
@@ -197,7 +201,11 @@ class IndexWriter(IndexBase):
         wrong, so the rows are fetched by id.  Batches of rows are accepted too (small
         stores: they are held in memory).  Rows whose text is not found (deleted since)
         get an empty text's vector, which keeps rows and embeddings aligned.
+
+        Each chunk is saved before the next is embedded, so an interrupt (Ctrl-C) loses
+        the chunk under way only, and a second call resumes after the last saved one.
         """
+        chunk = chunk or self.embed_chunk
         embedder = self.embedder
         if embedder is None:
             return 0

@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from mlradar.cli._common import (
     JsonOption,
@@ -241,8 +252,12 @@ def register(app: typer.Typer) -> None:
     def index(
         ctx: typer.Context,
         embed: bool = typer.Option(
-            False, "--embed", help="Also compute missing embeddings (needs mlradar\\[semantic])."
+            False,
+            "--embed",
+            help="Also compute missing embeddings (needs mlradar\\[semantic]); interrupt at "
+            "will, a rerun resumes.",
         ),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Bring the ranking features up to date with the database (incrementally; imports
         and updates do it too).  Safe to run while other commands read or sync."""
@@ -251,13 +266,7 @@ def register(app: typer.Typer) -> None:
         added = r.sync_rank_index()
         console.print(f"features: {added} new rows in {time.perf_counter() - start:.1f}s")
         if embed:
-            start = time.perf_counter()
-
-            def progress(done: int, total: int) -> None:
-                err_console.print(f"embedded {done}/{total}", end="\r")
-
-            n = r.embed_rank_index(progress)
-            console.print(f"embeddings: {n} new in {time.perf_counter() - start:.1f}s")
+            _embed_with_progress(r, quiet)
 
     @app.command("eval")
     def evaluate(
@@ -305,6 +314,12 @@ def register(app: typer.Typer) -> None:
         per_kind: int | None = typer.Option(
             None, "--per-kind", help="At most this many author and category tasks per kind."
         ),
+        embedding_model: str | None = typer.Option(
+            None,
+            "--embedding-model",
+            help="The model (and backend) of the dense methods, e.g. "
+            "packaged:all-MiniLM-L6-v2@static (default: the product's).",
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """Compare rankers on real data: arxiv-sanity-lite, BM25 and ours (docs/benchmarks.md)."""
@@ -323,9 +338,59 @@ def register(app: typer.Typer) -> None:
                 methods=methods,
                 kinds=kinds,
                 per_kind=per_kind,
+                embedding_model=embedding_model,
             ),
             as_json=as_json,
         )
+
+
+class _RateColumn(ProgressColumn):
+    """Papers a second, over the bar's recent updates (rich's own speed estimate)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} papers/s", style="progress.data.speed")
+
+
+def _embed_with_progress(r: Any, quiet: bool) -> None:
+    """``index --embed``: a bar with the rate; Ctrl-C keeps every batch already saved."""
+    start = time.perf_counter()
+    show_bar = not quiet and err_console.is_terminal
+    # Embeddings saved by the indexes done, by the current one, and the current one's total.
+    saved = [0, 0, 0]
+
+    with Progress(
+        TextColumn("[bold]embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not show_bar,
+    ) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def progress(done: int, total: int) -> None:
+            # Papers, then items: another total, or a count that went down, is the next index.
+            if done <= saved[1] or total != saved[2]:
+                saved[0] += saved[1]
+            saved[1], saved[2] = done, total
+            bar.update(task, completed=done, total=total)
+
+        try:
+            n = r.embed_rank_index(progress)
+        except KeyboardInterrupt:
+            bar.stop()
+            err_console.print(
+                f"interrupted: {saved[0] + saved[1]:,} new embeddings are saved; run the same "
+                "command again to resume where it stopped",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
+    seconds = time.perf_counter() - start
+    rate = f", {n / seconds:,.0f}/s" if n and seconds > 0 else ""
+    console.print(f"embeddings: {n} new in {seconds:.1f}s{rate}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +410,7 @@ class EvalRequest:
     methods: str | None = None
     kinds: str | None = None
     per_kind: int | None = None
+    embedding_model: str | None = None
 
 
 #: ``eval --quick``: papers in the subset, author tasks, category tasks per kind.
@@ -384,7 +450,11 @@ def run_and_report(request: EvalRequest, *, as_json: bool = False) -> None:
     embeddings = None
     if not q or request.dense:
         embeddings = ev.load_or_embed(
-            corpus, request.cache_dir, None, compute=bool(request.dense), log=log
+            corpus,
+            request.cache_dir,
+            request.embedding_model,
+            compute=bool(request.dense),
+            log=log,
         )
     if request.dense and embeddings is None:
         raise InvalidInputError("no embeddings: install mlradar[semantic] (or give --cache-dir)")
