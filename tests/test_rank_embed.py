@@ -86,6 +86,38 @@ def test_the_default_backend_falls_back_to_torch(monkeypatch: pytest.MonkeyPatch
     assert embed.default_model_name() is None
 
 
+def test_an_index_keeps_the_backend_it_was_embedded_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new default backend must not throw away an index's embeddings (hours for a large
+    corpus): with no setting, the backend whose vectors the index holds stays in use."""
+    import json
+
+    from mlradar._rank import embed_fast
+    from mlradar._rank.embed import model_to_use, packaged_name
+    from mlradar._rank.store import embedded_model
+
+    int8 = packaged_name("onnx-int8")
+    monkeypatch.setattr(embed_fast, "backend_available", lambda b: True)
+    assert model_to_use(None, None, int8) == int8  # a new index takes the default
+    assert model_to_use(None, PACKAGED_MODEL, int8) == PACKAGED_MODEL  # embedded on torch
+    assert model_to_use("some/model", PACKAGED_MODEL, int8) == "some/model"  # the setting wins
+    assert model_to_use(None, "some/model", int8) == int8  # a setting since removed
+    assert model_to_use(None, PACKAGED_MODEL + "@tpu", int8) == int8  # unknown backend
+    monkeypatch.setattr(embed_fast, "backend_available", lambda b: b != "torch")
+    assert model_to_use(None, PACKAGED_MODEL, int8) == int8  # torch gone: re-embed
+
+    store = tmp_path / "papers"
+    assert embedded_model(store) is None  # no store yet
+    store.mkdir()
+    (store / "meta.json").write_text(json.dumps({"model": PACKAGED_MODEL, "dense_rows": 0}))
+    assert embedded_model(store) is None  # a model named, nothing embedded yet
+    (store / "meta.json").write_text(json.dumps({"model": PACKAGED_MODEL, "dense_rows": 5}))
+    assert embedded_model(store) == PACKAGED_MODEL
+    (store / "meta.json").write_text("{not json")
+    assert embedded_model(store) is None
+
+
 def test_the_cache_key_follows_the_source_files_and_the_recipe(tmp_path: Path) -> None:
     from mlradar._rank.embed_fast import source_key
 

@@ -96,11 +96,15 @@ class IndexMixin(RadarBase):
     # -- the ranking index ------------------------------------------------------------------------
 
     def _model_name(self) -> str | None:
-        from mlradar._rank.embed import default_model_name
+        from mlradar._rank.embed import default_model_name, model_to_use
+        from mlradar._rank.store import embedded_model
 
         # The name is what the index records beside its vectors: another backend's name
         # makes the index drop them and embed again (vectors of two backends never mix).
-        return self._settings.embedding_model or default_model_name()
+        if setting := self._settings.embedding_model:
+            return setting
+        embedded = embedded_model(self._rank_root() / _PAPERS)
+        return model_to_use(None, embedded, default_model_name())
 
     def _rank_root(self) -> Path:
         return rank_dir_for(self._settings.database_url)

@@ -118,6 +118,26 @@ def default_model_name() -> str | None:
     return None
 
 
+def model_to_use(setting: str | None, embedded: str | None, default: str | None) -> str | None:
+    """The embedding model an index should use: the setting when it names one; unset, the
+    packaged model's backend whose vectors the index already holds, when it can load (a
+    new default must not throw away hours of embeddings: an index embedded on torch
+    before there were backends stays on torch); else the default."""
+    if setting:
+        return setting
+    if embedded is not None and embedded != default:
+        try:
+            backend = packaged_backend(embedded)
+        except InvalidInputError:
+            backend = None  # a backend this version does not know: take the default
+        if backend is not None:
+            from mlradar._rank.embed_fast import backend_available
+
+            if backend_available(backend):
+                return embedded
+    return default
+
+
 def resolve_model(name: str | None) -> str | None:
     """The path or name sentence-transformers should load for the setting ``name``."""
     if name in (None, "", PACKAGED_MODEL):

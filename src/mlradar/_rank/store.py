@@ -105,6 +105,18 @@ _DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
+def embedded_model(path: Path) -> str | None:
+    """The embedding model whose vectors the store at ``path`` holds (None: none yet, or
+    no readable store), read from its meta.json without opening the store."""
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    model = meta.get("model") if isinstance(meta, dict) else None
+    rows = meta.get("dense_rows", 0) if isinstance(meta, dict) else 0
+    return model if isinstance(model, str) and isinstance(rows, int) and rows > 0 else None
+
+
 def _dtype_file(kind: str) -> np.dtype[Any]:
     return _DTYPES[kind]
 
