@@ -62,6 +62,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.feedserver, when run as a script
+# shared_data, also when the test suite loads this file by path
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from shared_data import DATA  # noqa: E402  (beside this script)
 from tests.feedserver import FeedServer, serving  # noqa: E402
