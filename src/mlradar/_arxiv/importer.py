@@ -289,14 +289,14 @@ class SnapshotImport:
                     return {key: cp.to_json()}
 
                 store_paper_rows(self._store, chunk.rows, state=checkpoint)
-                self._report(chunk, cp)
+                self._report(cp, chunk.position)
             if bulk:
                 # Minutes at full-snapshot size: say so, and how far it is.
                 indexed = 0
-                self._report_phase(cp, "full text", indexed)
+                self._report(cp, cp.size, "full text", indexed)
                 while step := self._store.index_deferred_papers(INDEX_FINISH_STEP):
                     indexed += step
-                    self._report_phase(cp, "full text", indexed)
+                    self._report(cp, cp.size, "full text", indexed)
                 self._store.end_deferred_paper_fts()
         # Only now: a kill before this resumes at the end of the file, ending the load.
         self._store.set_state(key, None)
@@ -342,28 +342,22 @@ class SnapshotImport:
                 f"({cp.problems[0] if cp.problems else 'no record found'})"
             )
 
-    def _report_phase(self, cp: Checkpoint, phase: Literal["full text"], indexed: int) -> None:
+    def _report(
+        self,
+        cp: Checkpoint,
+        bytes_done: int,
+        phase: Literal["reading", "full text"] = "reading",
+        indexed: int = 0,
+    ) -> None:
         if self._progress is not None:
             self._progress(
                 ImportProgress(
-                    bytes_done=cp.size,
+                    bytes_done=bytes_done,
                     bytes_total=cp.size,
                     lines=cp.line,
                     papers=cp.new + cp.updated + cp.unchanged,
                     skipped=cp.skipped,
                     phase=phase,
                     indexed=indexed,
-                )
-            )
-
-    def _report(self, chunk: Chunk, cp: Checkpoint) -> None:
-        if self._progress is not None:
-            self._progress(
-                ImportProgress(
-                    bytes_done=chunk.position,
-                    bytes_total=cp.size,
-                    lines=cp.line,
-                    papers=cp.new + cp.updated + cp.unchanged,
-                    skipped=cp.skipped,
                 )
             )
