@@ -132,9 +132,6 @@ class LiteReads:
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"database error: {exc}") from exc
 
-    def close(self) -> None:
-        """Nothing is held between calls."""
-
     def find_user(self, name: str) -> User | None:
         with self._connect() as conn:
             row = conn.execute(
