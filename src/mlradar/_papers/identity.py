@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from mlradar._content.text import strip_accents
 from mlradar._identity.arxiv import parse_arxiv_id
 from mlradar._identity.doi import normalize_doi
 from mlradar.exceptions import InvalidInputError
@@ -55,11 +55,8 @@ def title_key(title: str, authors: tuple[str, ...]) -> str | None:
         return None
 
     def fold(text: str) -> str:
-        if text.isascii():  # most titles: NFKD changes nothing, and is the slow part
-            plain = text.lower()
-        else:
-            plain = unicodedata.normalize("NFKD", text)
-            plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+        # Most titles are ASCII: lowering them is all the folding they need.
+        plain = text.lower() if text.isascii() else strip_accents(text).casefold()
         return " ".join(_NOT_WORD.sub(" ", plain).split())
 
     first = fold(authors[0]).split()

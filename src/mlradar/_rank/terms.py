@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import mmh3
 
+from mlradar._content.text import strip_accents
 from mlradar._rank.features import TOKEN_PATTERN
 
 #: scikit-learn's ``ENGLISH_STOP_WORDS`` (the Glasgow Information Retrieval Group's list,
@@ -56,15 +56,9 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 _INT_MIN = -(2**31)
 
 
-def _strip_accents(text: str) -> str:
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def analyze(text: str) -> list[str]:
     """The terms the feature hasher saw in ``text``: unigrams, then bigrams, in order."""
-    tokens = [t for t in _TOKEN.findall(_strip_accents(text.lower())) if t not in STOP_WORDS]
+    tokens = [t for t in _TOKEN.findall(strip_accents(text.lower())) if t not in STOP_WORDS]
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 

@@ -16,7 +16,6 @@ Three kinds of key, strongest first:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +23,7 @@ from functools import lru_cache
 import mmh3
 from rapidfuzz import fuzz
 
+from mlradar._content.text import strip_accents
 from mlradar._identity.arxiv import extract_arxiv_ids
 from mlradar._identity.urls import canonical_url_or_none
 from mlradar._model import StoryInput
@@ -68,8 +68,7 @@ def fold(text: str | None) -> str:
         return ""
     if text.isascii():
         return " ".join(_WORD.findall(text.lower()))
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    plain = strip_accents(text).casefold()
     return " ".join(_WORD.findall(plain))
 
 
