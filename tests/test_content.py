@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mlradar._content import html_to_text, sanitize_html
-from mlradar._content.html import MAX_NESTING, _too_deep
+from mlradar._content.html import MAX_NESTING, _too_deep, html_to_text, sanitize_html
 
 BASE = "https://blog.example/posts/1/"
 

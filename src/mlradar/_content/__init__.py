@@ -1,7 +1,6 @@
-"""Content of entries: HTML sanitized for display and flattened to text for search."""
+"""Content of entries: HTML sanitized for display and flattened to text for search
+(:mod:`~mlradar._content.html`), and the accent folding keys and features share
+(:mod:`~mlradar._content.text`).
 
-from __future__ import annotations
-
-from mlradar._content.html import html_to_text, sanitize_html
-
-__all__ = ["html_to_text", "sanitize_html"]
+Nothing is re-exported here, so that importing the folding does not import nh3.
+"""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from mlradar._content import html_to_text
+from mlradar._content.html import html_to_text
 from mlradar.types import (
     Digest,
     DigestEntry,

@@ -40,7 +40,7 @@ def _day_time(day: date | None) -> datetime | None:
 
 
 def _item_entry(item: Item) -> OutEntry:
-    from mlradar._content import html_to_text
+    from mlradar._content.html import html_to_text
     from mlradar._digest.compose import shorten
     from mlradar._feedsout import OutEntry
 
