@@ -43,7 +43,6 @@ from mlradar._rank.eval_tasks import (
     labs_tasks,
 )
 from mlradar._rank.features import (
-    TOKEN_PATTERN,
     LexicalEncoder,
     author_rows,
     links_code,
@@ -57,6 +56,7 @@ from mlradar._rank.models import (
     sanity_svm_scores,
     score_profile,
 )
+from mlradar._rank.terms import TOKEN_PATTERN
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]

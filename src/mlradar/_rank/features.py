@@ -12,21 +12,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import mmh3
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
 from mlradar._content.text import strip_accents
+from mlradar._rank.terms import TOKEN_PATTERN, analyze
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 FloatArray = npt.NDArray[np.float32]
-
-#: arxiv-sanity-lite's tokenizer: words of two or more characters starting with a letter.
-TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"  # noqa: S105 - a regex, not a secret
 
 
 def sanity_vectorizer(
@@ -88,47 +87,56 @@ class LexicalConfig:
     min_df: int = 2
 
 
+def hash_columns(terms: Sequence[str], n_features: int) -> npt.NDArray[np.int32]:
+    """The column of each term, as scikit-learn's ``FeatureHasher`` computes it
+    (MurmurHash3 x86 32-bit, seed 0, ``abs(h) % n_features``), for many terms at once."""
+    # mmh3 encodes a str as UTF-8 itself; it must never see a lone surrogate (mmh3 5.3
+    # crashes on one), which the ASCII token pattern and the name normalizer exclude.
+    # In int64, abs(-2**31) does not overflow: its column is the one scikit-learn
+    # special-cases for its int32, (2**31 - 1 - (n_features - 1)) % n_features.
+    h = np.fromiter(map(mmh3.hash, terms), dtype=np.int64, count=len(terms))
+    return (np.abs(h) % n_features).astype(np.int32)
+
+
+def hashed_counts(docs: Iterable[Sequence[str]], n_features: int) -> sp.csr_matrix:
+    """One row per document of how many times each hashed column occurs among its terms."""
+    terms: list[str] = []
+    indptr = [0]
+    for doc in docs:
+        terms += doc
+        indptr.append(len(terms))
+    counts = sp.csr_matrix(
+        (np.ones(len(terms), dtype=np.float32), hash_columns(terms, n_features), indptr),
+        shape=(len(indptr) - 1, n_features),
+    )
+    counts.sum_duplicates()
+    return counts
+
+
 class LexicalEncoder:
-    """Hashed 1-2-gram sublinear term frequencies, weighted by a live IDF."""
+    """Hashed 1-2-gram sublinear term frequencies, weighted by a live IDF.
+
+    The terms and columns are scikit-learn's ``HashingVectorizer``'s (its analyzer and
+    hash, repeated in :mod:`mlradar._rank.terms` and :func:`hash_columns`; a test holds
+    them equal): features stored by earlier versions stay valid, and featurizing new text
+    needs neither scikit-learn's second-long import nor its per-term Python loop.
+    """
 
     def __init__(self, config: LexicalConfig | None = None) -> None:
         self.config = config or LexicalConfig()
-        self._built: Any = None
-
-    @property
-    def _hasher(self) -> Any:
-        """scikit-learn's hasher, built on first use: importing it takes a second, and
-        only featurizing new text needs it (naming terms uses :mod:`mlradar._rank.terms`)."""
-        if self._built is not None:
-            return self._built
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        self._built = HashingVectorizer(
-            n_features=self.config.n_features,
-            # The same stripping as "unicode", without its per-character Python loop.
-            strip_accents=strip_accents,
-            lowercase=True,
-            stop_words="english",
-            token_pattern=TOKEN_PATTERN,
-            ngram_range=(1, self.config.ngram_max),
-            alternate_sign=False,
-            norm=None,
-            dtype=np.float32,
-        )
-        return self._built
 
     def hasher_analyzer(self) -> Callable[[str], list[str]]:
-        """The tokenizer plus n-grams the hasher applies: terms in hashing order."""
-        analyzer: Callable[[str], list[str]] = self._hasher.build_analyzer()
-        return analyzer
+        """The terms the hasher sees in a text, in hashing order."""
+        ngram_max = self.config.ngram_max
+        return lambda text: analyze(text, ngram_max)
 
     def empty_df(self) -> DocFreq:
         return DocFreq(np.zeros(self.config.n_features, dtype=np.int32), 0)
 
     def term_frequencies(self, texts: Iterable[str]) -> sp.csr_matrix:
         """Sublinear (1 + log tf) hashed term frequencies: what is persisted per paper."""
-        tf = sp.csr_matrix(self._hasher.transform(texts), dtype=np.float32)
-        tf.sum_duplicates()
+        ngram_max = self.config.ngram_max
+        tf = hashed_counts((analyze(t, ngram_max) for t in texts), self.config.n_features)
         np.log(tf.data, out=tf.data)
         tf.data += 1.0
         return tf
@@ -179,15 +187,10 @@ def normalize_author(name: str) -> str:
 
 
 def author_rows(authors: Iterable[Sequence[str]]) -> sp.csr_matrix:
-    """One binary row per paper over the hashed, normalized names of its authors."""
-    from sklearn.feature_extraction import FeatureHasher
-
-    hasher = FeatureHasher(
-        n_features=AUTHOR_FEATURES, input_type="string", alternate_sign=False, dtype=np.float32
-    )
+    """One binary row per paper over the hashed, normalized names of its authors (the
+    columns scikit-learn's ``FeatureHasher`` gives them)."""
     names = ([normalize_author(a) for a in row if a.strip()] for row in authors)
-    rows = sp.csr_matrix(hasher.transform(names), dtype=np.float32)
-    rows.sum_duplicates()
+    rows = hashed_counts(names, AUTHOR_FEATURES)
     rows.data[:] = 1.0
     return rows
 

@@ -1,14 +1,15 @@
-"""Naming hashed terms without scikit-learn: the analyzer and hash our features use.
+"""The analyzer and hash our lexical features use, without scikit-learn.
 
-Stored features are hashed 1-2-grams (:class:`~mlradar._rank.features.LexicalEncoder`,
-scikit-learn's ``HashingVectorizer``): a row says which columns a paper has, not which
-words.  To say *which* words a recommendation shares with the user's papers, the shown
-papers' texts are analyzed again and their terms hashed, and the columns that weigh most
-are named.  scikit-learn takes a second to import, more than a whole answer may take, so
-this module repeats its analyzer (accents stripped, lower case, its token pattern, its
-English stop words, then unigrams and bigrams) and its hash (MurmurHash3, x86 32-bit,
-seed 0, ``abs(h) % n_features``) with the small ``mmh3`` package.  A test checks both
-against scikit-learn on real abstracts.
+Stored features are hashed 1-2-grams (:class:`~mlradar._rank.features.LexicalEncoder`):
+the columns scikit-learn's ``HashingVectorizer`` gives, which is how they were first
+computed.  scikit-learn takes a second to import, more than a whole answer (or a small
+update) may take, so this module repeats its analyzer (lower case, accents stripped, its
+token pattern, its English stop words, then unigrams and bigrams) and its hash
+(MurmurHash3, x86 32-bit, seed 0, ``abs(h) % n_features``) with the small ``mmh3``
+package.  Featurizing uses them, and so does naming terms: to say *which* words a
+recommendation shares with the user's papers, the shown papers' texts are analyzed again
+and the columns that weigh most are named.  ``tests/test_rank_hashing.py`` holds both
+equal to scikit-learn's, on generated text and on real abstracts and feeds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from collections.abc import Iterable
 import mmh3
 
 from mlradar._content.text import strip_accents
-from mlradar._rank.features import TOKEN_PATTERN
+
+#: arxiv-sanity-lite's tokenizer: words of two or more characters starting with a letter.
+#: Its classes are ASCII, so every token (and n-gram) is ASCII.
+TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"  # noqa: S105 - a regex, not a secret
 
 #: scikit-learn's ``ENGLISH_STOP_WORDS`` (the Glasgow Information Retrieval Group's list,
 #: BSD-3-Clause), word for word: the features were hashed without these.
@@ -56,10 +60,16 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 _INT_MIN = -(2**31)
 
 
-def analyze(text: str) -> list[str]:
-    """The terms the feature hasher saw in ``text``: unigrams, then bigrams, in order."""
+def analyze(text: str, ngram_max: int = 2) -> list[str]:
+    """The terms the feature hasher sees in ``text``: unigrams, then bigrams (and longer
+    n-grams up to ``ngram_max``), in order, as scikit-learn's word analyzer gives them."""
     tokens = [t for t in _TOKEN.findall(strip_accents(text.lower())) if t not in STOP_WORDS]
-    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+    if ngram_max < 2:
+        return tokens
+    terms = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+    for n in range(3, ngram_max + 1):
+        terms += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return terms
 
 
 def term_column(term: str, n_features: int) -> int:
@@ -84,4 +94,4 @@ def name_columns(text: str, columns: Iterable[int], n_features: int) -> dict[int
     return out
 
 
-__all__ = ["STOP_WORDS", "analyze", "name_columns", "term_column"]
+__all__ = ["STOP_WORDS", "TOKEN_PATTERN", "analyze", "name_columns", "term_column"]
