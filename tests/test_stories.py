@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -27,6 +28,7 @@ from mlradar._fetch import HostPolicy
 from mlradar._identity import content_hash
 from mlradar._model import DiscussionSignal, ParsedEntry, StoryInput
 from mlradar._stories import item_keys, near_duplicates
+from mlradar._stories.keys import entry_keys
 from mlradar.exceptions import NotFoundError
 from tests.feedserver import serving
 
@@ -69,8 +71,10 @@ class Scripted:
 
     label = "Scripted"
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, keyed: bool = False) -> None:
         self.kind = kind
+        #: Whether its entries come with their story keys, as the feed parser's do.
+        self.keyed = keyed
         self.batches: dict[str, tuple[ParsedEntry, ...]] = {}
 
     def parse_spec(self, text: str) -> SourceSpec | None:
@@ -84,12 +88,18 @@ class Scripted:
         return {}
 
     async def fetch(self, source: SourceRef, ctx: FetchContext) -> FetchResult:
-        return FetchResult(self.batches.get(source.url.split(":", 1)[1], ()))
+        entries = self.batches.get(source.url.split(":", 1)[1], ())
+        if self.keyed:
+            entries = tuple(replace(e, story_keys=entry_keys(e, source.kind)) for e in entries)
+        return FetchResult(entries)
 
 
-@pytest.fixture
-def kinds() -> dict[str, Scripted]:
-    return {k: Scripted(k) for k in ("hackernews", "reddit", "blog", "arxiv")}
+@pytest.fixture(params=["keys by the join", "keys by the parser"])
+def kinds(request: pytest.FixtureRequest) -> dict[str, Scripted]:
+    """The scripted sources; the stories must come out the same whether the join computes
+    the items' keys or the parse worker did (as the feed connector's does)."""
+    keyed = request.param == "keys by the parser"
+    return {k: Scripted(k, keyed) for k in ("hackernews", "reddit", "blog", "arxiv")}
 
 
 @pytest.fixture

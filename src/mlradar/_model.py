@@ -26,6 +26,18 @@ class DiscussionSignal:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemKeys:
+    """What an item joins stories by (see :mod:`mlradar._stories.keys`): ``paper`` and
+    ``link`` keys join on sight, ``near`` keys propose."""
+
+    paper: tuple[str, ...]
+    link: tuple[str, ...]
+    near: tuple[str, ...]
+    #: The one arXiv paper it is about, if any (a story holds at most one).
+    arxiv_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedEntry:
     """One feed entry, sanitized and normalized, ready to store."""
 
@@ -51,6 +63,9 @@ class ParsedEntry:
     refs: tuple[tuple[str, str], ...] = ()
     #: Points and comments where the source counts them (HN, Reddit), else None.
     discussion: DiscussionSignal | None = None
+    #: Its story keys, when the parse worker computed them (the writer then need not);
+    #: they are :func:`mlradar._stories.keys.entry_keys` of this entry and its source kind.
+    story_keys: ItemKeys | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +343,8 @@ class StoryInput:
     discussed: bool = False
     #: The story it is in already (a changed item), if any.
     story_id: int | None = None
+    #: Its keys, computed where it was parsed (None: the join computes them).
+    keys: ItemKeys | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from mlradar._config import Settings
 from mlradar._connectors.base import (
@@ -109,7 +110,7 @@ class FeedConnector:
                 retry_after=resp.retry_after,
                 max_age=resp.max_age,
             )
-        feed = await ctx.run_cpu(parse_job, resp.content, resp.url, resp.content_type)
+        feed = await ctx.run_cpu(parse_job, resp.content, resp.url, resp.content_type, source.kind)
         return FetchResult(
             feed.entries,
             state=new_state,
@@ -122,6 +123,19 @@ class FeedConnector:
         )
 
 
-def parse_job(content: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    """:func:`parse_feed` with positional arguments, to send to a worker process."""
-    return parse_feed(content, url, content_type=content_type)
+def parse_job(
+    content: bytes, url: str, content_type: str | None, source_kind: str | None = None
+) -> ParsedFeed:
+    """:func:`parse_feed` with positional arguments, to send to a worker process.
+
+    With ``source_kind``, each entry also gets its story keys: computing them here, in the
+    worker, takes that work off the one process that writes (see ``_update.pipeline``).
+    """
+    feed = parse_feed(content, url, content_type=content_type)
+    if source_kind is None:
+        return feed
+    # Here, not at the top: the stories package (35 ms) is for the workers that parse.
+    from mlradar._stories.keys import entry_keys
+
+    entries = tuple(replace(e, story_keys=entry_keys(e, source_kind)) for e in feed.entries)
+    return replace(feed, entries=entries)

@@ -201,6 +201,7 @@ class StoriesStorage(StorageBase):
                 links=e.links,
                 discussed=e.discussion is not None,
                 story_id=current.get(item_id),
+                keys=e.story_keys,
             )
             for item_id, e in written
         ]

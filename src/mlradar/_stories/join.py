@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from mlradar._model import StoryHead, StoryInput, StoryMember, StoryPlan
-from mlradar._stories.keys import ItemKeys, item_keys, near_duplicates, title_rank
+from mlradar._model import ItemKeys, StoryHead, StoryInput, StoryMember, StoryPlan
+from mlradar._stories.keys import item_keys, near_duplicates, title_rank
 
 #: Members of one candidate story compared with a new item (the first ones stored).
 MEMBERS_COMPARED = 8
@@ -107,7 +107,7 @@ def plan_story_joins(inputs: Sequence[StoryInput], lookup: StoryLookup) -> Story
     """The story writes for a batch of new or changed items (see the module docstring)."""
     if not inputs:
         return StoryPlan()
-    keyed = [item_keys(i) for i in inputs]
+    keyed = [i.keys if i.keys is not None else item_keys(i) for i in inputs]
     wanted = list(dict.fromkeys([k for ks in keyed for k in (*ks.paper, *ks.link, *ks.near)]))
     held = dict(lookup.stories_by_key(wanted))
     stored_ids = sorted(set(held.values()) | {i.story_id for i in inputs if i.story_id is not None})

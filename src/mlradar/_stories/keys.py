@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import mmh3
@@ -26,7 +26,7 @@ from rapidfuzz import fuzz
 from mlradar._content.text import strip_accents
 from mlradar._identity.arxiv import extract_arxiv_ids
 from mlradar._identity.urls import canonical_url_or_none
-from mlradar._model import StoryInput
+from mlradar._model import ItemKeys, ParsedEntry, StoryInput
 
 #: Source kinds whose items are listings of papers themselves: their titles are the
 #: papers' own, the best a story can show.
@@ -55,6 +55,7 @@ TITLE_ONLY_RATIO = 97.0
 SHORT_TITLE_TEXT_RATIO = 90.0
 
 _MASK = 0xFFFFFFFF
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _WORD = re.compile(r"[^\W_]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)*")
 
@@ -82,17 +83,6 @@ def title_rank(kind: str, title: str | None) -> int:
     if kind in DISCUSSION_KINDS:
         return 2
     return 1
-
-
-@dataclass(frozen=True, slots=True)
-class ItemKeys:
-    """One item's keys: ``paper`` and ``link`` keys join on sight, ``near`` keys propose."""
-
-    paper: tuple[str, ...]
-    link: tuple[str, ...]
-    near: tuple[str, ...]
-    #: The one arXiv paper it is about, if any (a story holds at most one).
-    arxiv_id: str | None
 
 
 def _url_key(url: str | None) -> str | None:
@@ -163,6 +153,28 @@ def item_keys(item: StoryInput) -> ItemKeys:
     return ItemKeys(paper, link, near_keys(item.title), arxiv_id)
 
 
+def entry_keys(entry: ParsedEntry, source_kind: str) -> ItemKeys:
+    """The keys of a parsed entry, computed before it is stored (in the parse worker, off
+    the writer): what :func:`item_keys` gives the join's input for it."""
+    return item_keys(
+        StoryInput(
+            item_id=0,
+            source_id=0,
+            source_kind=source_kind,
+            title=entry.title,
+            text="",
+            url=entry.url,
+            link=entry.link,
+            seen_at=_EPOCH,
+            arxiv_ids=entry.arxiv_ids,
+            dois=entry.dois,
+            refs=entry.refs,
+            links=entry.links,
+            discussed=entry.discussion is not None,
+        )
+    )
+
+
 def near_duplicates(title_a: str | None, text_a: str, title_b: str | None, text_b: str) -> bool:
     """Whether two items (from different sources) are the same post: near-identical
     titles with the same numbers in them, and near-identical openings where both have
@@ -198,6 +210,7 @@ __all__ = [
     "DISCUSSION_KINDS",
     "PAPER_KINDS",
     "ItemKeys",
+    "entry_keys",
     "fold",
     "item_keys",
     "minhash_bands",
