@@ -81,6 +81,8 @@ RANK_BEHIND = "rank index behind"
 #: papers (SQLite: rows it holds; PostgreSQL: search indexes present), and bulk loads whose
 #: index is still deferred (0 once a run has finished).
 PAPERS_INDEXED = "papers full-text indexed"
+#: SQLite: the items the FTS5 index holds (an update run defers them to batches).
+ITEMS_INDEXED = "items full-text indexed"
 DEFERRED = "deferred full-text loads"
 _DEFERRED = "%.deferred"
 
@@ -305,11 +307,16 @@ def _checked_counts(url: str) -> dict[str, int]:
 
 
 def _sqlite_index_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Pseudo-counts: the papers the FTS5 index holds (a bulk load leaves it short of them
-    until it ends), and the loads still deferred."""
+    """Pseudo-counts: the papers and items the FTS5 indexes hold (a bulk load or an update
+    run leaves them short until it ends), and the loads still deferred."""
     indexed = conn.execute("SELECT count(*) FROM papers_fts_docsize").fetchone()[0]
+    items = conn.execute("SELECT count(*) FROM items_fts_docsize").fetchone()[0]
     deferred = conn.execute(f"SELECT count(*) FROM state WHERE key LIKE '{_DEFERRED}'")
-    return {PAPERS_INDEXED: int(indexed), DEFERRED: int(deferred.fetchone()[0])}
+    return {
+        PAPERS_INDEXED: int(indexed),
+        ITEMS_INDEXED: int(items),
+        DEFERRED: int(deferred.fetchone()[0]),
+    }
 
 
 def _env(url: str) -> dict[str, str]:

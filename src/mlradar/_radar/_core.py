@@ -21,7 +21,15 @@ from mlradar._storage import normalize_url
 from mlradar._storage._lite import LiteReads, Reads
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import SourceNotFoundError
-from mlradar.types import FeedView, Source, Stats, UpdateRun, UpdateSummary, User
+from mlradar.types import (
+    FeedView,
+    Source,
+    SourceUpdate,
+    Stats,
+    UpdateRun,
+    UpdateSummary,
+    User,
+)
 
 if TYPE_CHECKING:
     # Imported where used: a command that neither fetches nor adds sources (`stats`,
@@ -32,6 +40,11 @@ if TYPE_CHECKING:
     from mlradar._radar._accounts import Accounts
     from mlradar._storage import Storage
     from mlradar._update.pipeline import ProgressCallback
+
+#: Runs of this many sources or more index their items for search in batches (SQLite).
+FTS_DEFER_SOURCES = 8
+#: Sources stored between two of those batches: how long new items stay unsearchable.
+FTS_CATCH_UP_SOURCES = 100
 
 #: Makes an HTTP client from settings and host policies.  Inject one to reroute every
 #: request mlradar makes (tests point it at loopback servers).
@@ -273,9 +286,27 @@ class RadarCore:
 
         backfill_stories(self._storage)  # items stored before stories existed (0007)
         started = utcnow()
+        storage = self._storage
+        # A large run indexes its items for search in batches, not row by row (SQLite;
+        # see _storage._bulk); search sees them at each catch-up and at the end.
+        deferred = len(targets) >= FTS_DEFER_SOURCES and storage.defer_item_fts()
+        finished = 0
+
+        def stored(update: SourceUpdate) -> None:
+            nonlocal finished
+            finished += 1
+            if deferred and finished % FTS_CATCH_UP_SOURCES == 0:
+                storage.index_deferred_items()
+            if progress is not None:
+                progress(update)
+
         try:
-            updater = Updater(self._storage, self._settings, self.registry, make, progress=progress)
-            summary = UpdateSummary(tuple(await updater.run(targets)))
+            try:
+                updater = Updater(storage, self._settings, self.registry, make, progress=stored)
+                summary = UpdateSummary(tuple(await updater.run(targets)))
+            finally:
+                # Whether this run deferred them or a run killed earlier left them so.
+                storage.end_deferred_item_fts()
             self.sync_rank_index_after_write(bool(summary.new or summary.updated))
         except BaseException as exc:
             self._record_run(UpdateRun(started, utcnow(), trigger, len(targets), error=_why(exc)))

@@ -205,7 +205,11 @@ def _join_near_duplicates(
     propose, where :func:`near_duplicates` confirms it and the sources differ."""
     proposed: dict[int, set[int]] = {}
     for index, keys in enumerate(keyed):
+        # A story the item is in already (joined by an exact key) needs no comparison,
+        # nor its members read: groups only grow, so it would be skipped below anyway.
+        mine = groups.find(("i", index))
         found = {held[k] for k in keys.near if k in held}
+        found = {sid for sid in found if groups.find(("s", sid)) != mine}
         if found:
             proposed[index] = found
     by_story: dict[int, list[StoryMember]] = {}
