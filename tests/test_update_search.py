@@ -126,30 +126,3 @@ def test_a_run_killed_while_deferred_is_caught_up_by_the_next_run(
     assert not storage.item_fts_deferred()
     assert (found(radar, 7), found(radar, 1)) == (4, 3)
     fts_exact(radar)
-
-
-def test_the_ranking_index_catches_up_in_a_worker_during_a_large_run(
-    any_db_url: str, server: FeedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(core, "FTS_CATCH_UP_SOURCES", 3)
-    final: list[int] = []
-    real = core.RadarCore.sync_rank_index_after_write
-
-    def recorded(self: core.RadarCore, wrote: bool) -> int:
-        final.append(real(self, wrote))
-        return final[-1]
-
-    monkeypatch.setattr(core.RadarCore, "sync_rank_index_after_write", recorded)
-    with make_radar(any_db_url, allow_private_networks=True, parse_workers=2) as radar:
-        for n in range(FEEDS):
-            radar.add_source(server.add(f"/{n}.xml", rss(n), content_type="application/rss+xml"))
-        assert radar.update().new == 3 * FEEDS
-        # The workers' syncs (the first after 3 sources: 9 items at least) left the run's
-        # own sync less than everything; together they hold every item, once.
-        assert 0 <= final[-1] <= 3 * FEEDS - 9
-        assert not radar.rank_index_behind()
-        index = radar._indexes()["items"]
-        assert index.store.meta.rows == 3 * FEEDS
-        assert sorted(int(i) for i in index.store.ids) == sorted(
-            i.id for i in radar.items(limit=100)
-        )

@@ -9,14 +9,12 @@ per request.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from mlradar._config import Settings, load_settings
-from mlradar._radar._index import can_sync_aside, sync_job
 from mlradar._radar._stories import backfill_stories, decide_stories
 from mlradar._radar._sync import run_sync
 from mlradar._storage import normalize_url
@@ -292,33 +290,23 @@ class RadarCore:
         # A large run indexes its items for search in batches, not row by row (SQLite;
         # see _storage._bulk); search sees them at each catch-up and at the end.
         deferred = len(targets) >= FTS_DEFER_SOURCES and storage.defer_item_fts()
-        # And every so many sources, the ranking index catches up in a parse worker (see
-        # _radar._index.sync_job), so the sync after the run has little left to do.
-        aside = can_sync_aside(self._settings)
-        syncs: list[asyncio.Task[int]] = []
         finished = 0
 
         def stored(update: SourceUpdate) -> None:
             nonlocal finished
             finished += 1
-            if finished % FTS_CATCH_UP_SOURCES == 0:
-                if deferred:
-                    storage.index_deferred_items()
-                if aside and not (syncs and not syncs[-1].done()):
-                    task = updater.run_cpu_aside(sync_job, self._settings)
-                    syncs.extend([task] if task is not None else [])
+            if deferred and finished % FTS_CATCH_UP_SOURCES == 0:
+                storage.index_deferred_items()
             if progress is not None:
                 progress(update)
 
-        updater = Updater(storage, self._settings, self.registry, make, progress=stored)
         try:
             try:
+                updater = Updater(storage, self._settings, self.registry, make, progress=stored)
                 summary = UpdateSummary(tuple(await updater.run(targets)))
             finally:
                 # Whether this run deferred them or a run killed earlier left them so.
                 storage.end_deferred_item_fts()
-                # The pool's end waited for them; what one failed to do, the sync below does.
-                await asyncio.gather(*syncs, return_exceptions=True)
             self.sync_rank_index_after_write(bool(summary.new or summary.updated))
         except BaseException as exc:
             self._record_run(UpdateRun(started, utcnow(), trigger, len(targets), error=_why(exc)))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from mlradar._config import APP_NAME, Settings
+from mlradar._config import APP_NAME
 from mlradar._model import TextRow
 from mlradar._radar._base import RadarBase
 from mlradar._storage._head import sqlite_file
@@ -90,28 +90,6 @@ def _changed_since(index: RankIndex) -> datetime | None:
     # written: what changed after that (less the margin) is what it may have missed.
     written = index.store.written_at()
     return None if written is None else written - CHANGE_MARGIN
-
-
-def sync_job(settings: Settings) -> int:
-    """One sync of the ranking index, in a worker process beside a large update run.
-
-    The run's writer is its one busy process, and its parse workers have time to spare:
-    featurizing what the run stored so far there leaves the sync after the run only the
-    last sources' items.  The writers' locks make the syncs take turns, and one that
-    fails or dies costs nothing: the sync after the run does what it left undone.
-    """
-    from mlradar._radar._core import RadarCore
-    from mlradar._storage import open_storage
-
-    url = settings.database_url
-    with RadarCore(lambda: open_storage(url), settings) as core:
-        return core.sync_rank_index_after_write(True)
-
-
-def can_sync_aside(settings: Settings) -> bool:
-    """Whether a worker process can open this database (not an in-memory one) and sync."""
-    url = settings.database_url
-    return url.startswith("postgresql") or sqlite_file(url) is not None
 
 
 class IndexMixin(RadarBase):

@@ -117,7 +117,6 @@ class Updater:
         self._fetcher_factory = fetcher_factory
         self._progress = progress
         self._stopping = False
-        self._run: _Run | None = None
 
     def _schedule(
         self, now: datetime, errors: int, retry_after: float | None, max_age: float | None
@@ -222,19 +221,10 @@ class Updater:
         )
         return replace(base, deferred=True, warning=note)
 
-    def run_cpu_aside(self, fn: Callable[..., T], *args: Any) -> asyncio.Task[T] | None:
-        """Run ``fn(*args)`` in this run's worker pool beside the sources' parsing, from
-        inside :meth:`run` (a progress callback); None when the run has no pool (it is
-        small, or one core does all).  The pool's end waits for it: the run ends after."""
-        run = self._run
-        if run is None or not run.pool.workers:
-            return None
-        return asyncio.get_running_loop().create_task(run.run_cpu(fn, *args))
-
     async def run(self, sources: Sequence[Source]) -> list[SourceUpdate]:
         policies = self._registry.policies(self._settings, (s.kind for s in sources))
         settings = self._storage.source_settings([s.id for s in sources])
-        run = self._run = _Run(self._settings, len(sources))
+        run = _Run(self._settings, len(sources))
         results: list[SourceUpdate] = []
         try:
             async with self._fetcher_factory(policies) as fetcher:
@@ -259,7 +249,6 @@ class Updater:
                     await asyncio.gather(*tasks, return_exceptions=True)
                     raise
         finally:
-            self._run = None
             run.close()
         order = {s.id: i for i, s in enumerate(sources)}
         results.sort(key=lambda r: order[r.source_id])

@@ -93,11 +93,6 @@ class ParsePool:
         #: Pools replaced after a worker died (for the run's tests and reports).
         self.rebuilds = 0
 
-    @property
-    def workers(self) -> int:
-        """How many worker processes it runs (0: the work runs inline)."""
-        return self._workers
-
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker; raises ParserCrashedError when the job kills its worker."""
         if not self._workers:
