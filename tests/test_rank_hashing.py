@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +122,19 @@ def test_real_papers_and_feeds_hash_alike(shared_data: Path) -> None:
     config = LexicalConfig()
     assert_same(LexicalEncoder(config).term_frequencies(texts), sklearn_tf(texts, config))
     assert_same(author_rows(authors), sklearn_authors(authors))
+
+
+def test_a_lone_surrogate_never_reaches_the_hash() -> None:
+    # mmh3 5.3 crashes the process on a str holding a lone surrogate (text decoded with
+    # surrogateescape can hold one); tokens are ASCII and names are normalized first.
+    # A subprocess, so that a crash fails this test instead of killing the suite.
+    code = (
+        "from mlradar._rank.features import LexicalEncoder, author_rows\n"
+        "tf = LexicalEncoder().term_frequencies(['deep \\udc80learning x\\ud800y'])\n"
+        "rows = author_rows([['Ada \\ud800Lovelace', '\\udcff']])\n"
+        "print(tf.nnz, rows.nnz)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # deep, learning, "deep learning"; "ada lovelace" and the name left empty.
+    assert done.stdout.split() == ["3", "2"]
