@@ -10,7 +10,7 @@ is applied at query time, so the weighting stays current without touching stored
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -124,11 +124,6 @@ class LexicalEncoder:
 
     def __init__(self, config: LexicalConfig | None = None) -> None:
         self.config = config or LexicalConfig()
-
-    def hasher_analyzer(self) -> Callable[[str], list[str]]:
-        """The terms the hasher sees in a text, in hashing order."""
-        ngram_max = self.config.ngram_max
-        return lambda text: analyze(text, ngram_max)
 
     def empty_df(self) -> DocFreq:
         return DocFreq(np.zeros(self.config.n_features, dtype=np.int32), 0)
