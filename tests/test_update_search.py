@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 import mlradar._radar._core as core
+import mlradar._storage._bulk as core_bulk
 from mlradar import make_radar
 from mlradar._model import FetchState
 from mlradar._radar import Radar
@@ -126,3 +127,23 @@ def test_a_run_killed_while_deferred_is_caught_up_by_the_next_run(
     assert not storage.item_fts_deferred()
     assert (found(radar, 7), found(radar, 1)) == (4, 3)
     fts_exact(radar)
+
+
+def test_a_large_run_checkpoints_its_wal_less_often_and_only_while_it_runs(
+    db_url: str, server: FeedServer
+) -> None:
+    with make_radar(db_url, allow_private_networks=True) as radar:
+        storage = radar._storage
+
+        def pages() -> int:
+            with storage.begin() as conn:
+                return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() or 0)
+
+        for n in range(FEEDS):
+            radar.add_source(server.add(f"/{n}.xml", rss(n), content_type="application/rss+xml"))
+        during: list[int] = []
+        radar.update(progress=lambda _update: during.append(pages()))
+        assert set(during) == {core_bulk.UPDATE_WAL_AUTOCHECKPOINT}
+        assert pages() == 1000  # SQLite's default again after the run
+        radar.update(["1"], force=True)  # one source: too few to defer anything
+        assert pages() == 1000

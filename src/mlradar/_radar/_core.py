@@ -18,6 +18,7 @@ from mlradar._config import Settings, load_settings
 from mlradar._radar._stories import backfill_stories, decide_stories
 from mlradar._radar._sync import run_sync
 from mlradar._storage import normalize_url
+from mlradar._storage._head import sqlite_file
 from mlradar._storage._lite import LiteReads, Reads
 from mlradar._update.schedule import utcnow
 from mlradar.exceptions import SourceNotFoundError
@@ -279,6 +280,7 @@ class RadarCore:
     ) -> UpdateSummary:
         """Update exactly ``targets``; the run is recorded (see :meth:`last_update_run`)
         as ``trigger`` says who ran it (``update``, ``worker``, ``serve``)."""
+        from mlradar._storage._bulk import UPDATE_WAL_AUTOCHECKPOINT
         from mlradar._update.pipeline import Updater
 
         def make(policies: Mapping[str, HostPolicy]) -> Fetcher:
@@ -300,10 +302,16 @@ class RadarCore:
             if progress is not None:
                 progress(update)
 
+        # And checkpoints its WAL less often (storage.bulk_writes: fewer syncs to disk).
+        on_file = deferred and sqlite_file(self._settings.database_url) is not None
+        fewer_syncs = (
+            storage.bulk_writes(UPDATE_WAL_AUTOCHECKPOINT) if on_file else contextlib.nullcontext()
+        )
         try:
             try:
                 updater = Updater(storage, self._settings, self.registry, make, progress=stored)
-                summary = UpdateSummary(tuple(await updater.run(targets)))
+                with fewer_syncs:
+                    summary = UpdateSummary(tuple(await updater.run(targets)))
             finally:
                 # Whether this run deferred them or a run killed earlier left them so.
                 storage.end_deferred_item_fts()
