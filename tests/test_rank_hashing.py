@@ -27,7 +27,7 @@ from mlradar._rank.features import (
     hash_columns,
     normalize_author,
 )
-from mlradar._rank.terms import TOKEN_PATTERN
+from mlradar._rank.terms import TOKEN_PATTERN, term_column
 
 
 def sklearn_tf(texts: list[str], config: LexicalConfig) -> sp.csr_matrix:
@@ -103,9 +103,11 @@ def test_author_rows_equal_scikit_learn(authors: list[list[str]]) -> None:
 def test_the_hash_overflow_column_is_scikit_learns(monkeypatch: pytest.MonkeyPatch) -> None:
     # No short string we know hashes to INT_MIN, where scikit-learn's int32 abs() would
     # overflow and it uses a stated column instead: force that hash.
-    monkeypatch.setattr(features.mmh3, "hash", lambda term: -(2**31))
+    monkeypatch.setattr(features.mmh3, "hash", lambda term, *_a, **_k: -(2**31))
     for width in (64, 1000, 1 << 20):
-        assert list(hash_columns(["x"], width)) == [(2147483647 - (width - 1)) % width]
+        stated = (2147483647 - (width - 1)) % width
+        assert list(hash_columns(["x"], width)) == [stated]
+        assert term_column("x", width) == stated
 
 
 @pytest.mark.slow

@@ -57,7 +57,6 @@ STOP_WORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _TOKEN = re.compile(TOKEN_PATTERN)
-_INT_MIN = -(2**31)
 
 
 def analyze(text: str, ngram_max: int = 2) -> list[str]:
@@ -73,11 +72,11 @@ def analyze(text: str, ngram_max: int = 2) -> list[str]:
 
 
 def term_column(term: str, n_features: int) -> int:
-    """The column a term is hashed to, as scikit-learn's ``FeatureHasher`` computes it."""
-    h = mmh3.hash(term.encode("utf-8"), 0, signed=True)
-    if h == _INT_MIN:  # abs() of it overflows in scikit-learn's int32: its stated value
-        return (2147483647 - (n_features - 1)) % n_features
-    return abs(h) % n_features
+    """The column a term is hashed to, as scikit-learn's ``FeatureHasher`` computes it
+    (one term; :func:`mlradar._rank.features.hash_columns` hashes many at once)."""
+    # Python's abs() does not overflow on -2**31: its column is the one scikit-learn
+    # states for its int32, (2**31 - 1 - (n_features - 1)) % n_features.
+    return abs(mmh3.hash(term.encode("utf-8"), 0, signed=True)) % n_features
 
 
 def name_columns(text: str, columns: Iterable[int], n_features: int) -> dict[int, str]:
