@@ -61,6 +61,18 @@ def serve(
     server._server.serve_forever()
 
 
+def start_server(n: int) -> tuple[multiprocessing.Process, list[str]]:
+    """The loopback server of ``n`` feeds, in its own process, and their URLs."""
+    ready = multiprocessing.Event()
+    port = multiprocessing.Value("i", 0)
+    server = multiprocessing.Process(target=serve, args=(n, ready, port), daemon=True)
+    server.start()
+    ready.wait(60)
+    files = feed_files()
+    urls = [f"http://127.0.0.1:{port.value}/{i}/{files[i % len(files)].name}" for i in range(n)]
+    return server, urls
+
+
 def peak_rss_mib() -> tuple[float, float]:
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -147,15 +159,7 @@ def main() -> None:
         child(tool, urls_file, db, int(workers))
         return
 
-    ready = multiprocessing.Event()
-    port = multiprocessing.Value("i", 0)
-    server = multiprocessing.Process(target=serve, args=(args.feeds, ready, port), daemon=True)
-    server.start()
-    ready.wait(60)
-    files = feed_files()
-    urls = [
-        f"http://127.0.0.1:{port.value}/{i}/{files[i % len(files)].name}" for i in range(args.feeds)
-    ]
+    server, urls = start_server(args.feeds)
     tools = [("mlradar", 0)] + [("reader", w) for w in args.reader_workers]
     results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:

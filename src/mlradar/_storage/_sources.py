@@ -315,6 +315,14 @@ class SourcesStorage(StorageBase):
         with self.begin() as conn:
             self._record_fetch(conn, source_id, fetch, 0)
 
+    def record_fetches(self, fetches: Sequence[tuple[int, FetchState]]) -> None:
+        """:meth:`record_fetch` for several sources, in one transaction."""
+        if not fetches:
+            return
+        with self.begin() as conn:
+            for source_id, fetch in fetches:
+                self._record_fetch(conn, source_id, fetch, 0)
+
 
 def _json(value: str | None) -> dict[str, Any]:
     if not value:
