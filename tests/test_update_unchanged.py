@@ -56,10 +56,12 @@ def test_a_refused_record_costs_only_its_own_source(
     radar.update()
     storage = radar._storage
     victim = radar.sources()[3].id
-    single = storage.record_fetch
+    single, batched = storage.record_fetch, storage.record_fetches
 
     def refuse_batches(fetches: Any) -> None:
-        raise StorageError("the batch was refused")
+        if len(fetches) > 1:
+            raise StorageError("the batch was refused")
+        batched(fetches)  # record_fetch writes through here
 
     def refuse_victim(source_id: int, fetch: Any) -> None:
         if source_id == victim and fetch.error is None:

@@ -312,8 +312,7 @@ class SourcesStorage(StorageBase):
         conn.execute(update(s.sources).where(s.sources.c.id == source_id).values(**values))
 
     def record_fetch(self, source_id: int, fetch: FetchState) -> None:
-        with self.begin() as conn:
-            self._record_fetch(conn, source_id, fetch, 0)
+        self.record_fetches([(source_id, fetch)])
 
     def record_fetches(self, fetches: Sequence[tuple[int, FetchState]]) -> None:
         """:meth:`record_fetch` for several sources, in one transaction."""

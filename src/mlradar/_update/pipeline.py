@@ -226,12 +226,15 @@ class Updater:
         try:
             if fetched.papers:
                 store_papers(self._storage, fetched.papers)
-            if fetched.entries is not None:
-                counts = self._storage.store_entries(source.id, fetched.entries, fetch)
+            counts = (
+                None
+                if fetched.entries is None
+                else self._storage.store_entries(source.id, fetched.entries, fetch)
+            )
         except StorageError as exc:
             # What one source brought was refused by the database (a value it cannot hold).
             return replace(base, error=self._refused(source, started, fetched.status, exc))
-        if fetched.entries is None:
+        if counts is None:
             self._record_unchanged(source, fetch)
             return replace(base, not_modified=True, warning=fetched.warning)
         return replace(
