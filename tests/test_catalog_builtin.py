@@ -133,7 +133,7 @@ def test_loading_is_idempotent_and_keeps_imported_origins(db_url: str, seeds: li
         entries = radar.catalog()
         assert len(entries) == 252
         zero_to_hero = radar.catalog_entry("karpathy-zero-to-hero")
-        assert [o.origin for o in zero_to_hero.origins] == ["builtin", str(seeds[3].resolve())]
+        assert [o.origin for o in zero_to_hero.origins] == ["builtin", str(seeds[3].absolute())]
         assert zero_to_hero.origins[1].heading_path == (
             "Machine Learning",
             "Large Language Models",
