@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from pytest_httpserver import HTTPServer
+
+from mlradar.types import Paper
 
 
 @dataclass(frozen=True)
@@ -72,3 +76,21 @@ def rerouting(server: HTTPServer) -> Any:
         return Fetcher(settings, policies=policies, transport=RerouteTransport(server))
 
     return make
+
+
+def synthetic_papers(
+    n: int, title: Callable[[int], str], abstract: Callable[[int], str]
+) -> list[Paper]:
+    """``n`` cs.LG papers of May 2025, the k-th titled ``title(k)``, over four days."""
+    return [
+        Paper(
+            arxiv_id=f"2505.{k + 1:05d}",
+            title=title(k),
+            authors=("A. Author",),
+            categories=("cs.LG",),
+            abstract=abstract(k),
+            first_version_at=date(2025, 5, 1) + timedelta(days=k % 4),
+            updated_at=date(2025, 5, 1),
+        )
+        for k in range(n)
+    ]

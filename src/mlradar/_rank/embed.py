@@ -98,6 +98,8 @@ def packaged_backend(name: str | None) -> str | None:
     base, _, backend = name.partition("@")
     if base != PACKAGED_MODEL:
         return None
+    # "tuned:1a2b3c4d": the tuned backend's model trained for one index (embed_tuned).
+    backend = backend.partition(":")[0]
     from mlradar._rank.embed_fast import BACKENDS
 
     if backend not in BACKENDS:
@@ -138,6 +140,22 @@ def model_to_use(setting: str | None, embedded: str | None, default: str | None)
     return default
 
 
+def trained_name(name: str | None, home: Path) -> str | None:
+    """``name``, or for the bare tuned backend the name of the model trained for the index
+    at ``home`` (with its digest), so that the index's vectors are named after it."""
+    if name is None or packaged_backend(name) != "tuned" or ":" in name.partition("@")[2]:
+        return name
+    from mlradar._rank.embed_tuned import trained_digest
+
+    digest = trained_digest(home)
+    return name if digest is None else f"{name}:{digest}"
+
+
+def needs_training(name: str | None) -> bool:
+    """Whether ``name`` is the tuned backend with no trained model yet (see trained_name)."""
+    return name is not None and packaged_backend(name) == "tuned" and name.endswith("@tuned")
+
+
 def resolve_model(name: str | None) -> str | None:
     """The path or name sentence-transformers should load for the setting ``name``."""
     if name in (None, "", PACKAGED_MODEL):
@@ -147,17 +165,20 @@ def resolve_model(name: str | None) -> str | None:
     return name
 
 
-def load_embedder(name: str | None = None, *, required: bool = False) -> Embedder | None:
+def load_embedder(
+    name: str | None = None, *, required: bool = False, home: Path | None = None
+) -> Embedder | None:
     """Load the configured model, or ``None`` when the semantic extra is not installed.
 
     With ``required=True`` a missing extra or model raises :class:`InvalidInputError`
     instead, for callers that were explicitly asked for embeddings.  No name means the
-    packaged model on the default backend (:func:`default_model_name`).
+    packaged model on the default backend (:func:`default_model_name`).  ``home`` is the
+    ranking index's folder, where the tuned backend's trained model is kept.
     """
     name = name or default_model_name() or PACKAGED_MODEL
     backend = packaged_backend(name)
     if backend is not None and backend != "torch":
-        return _load_fast(name, backend, required)
+        return _load_fast(name, backend, required, home)
     target = resolve_model(name)
     if target is None:
         _missing("no embedding model: install mlradar[semantic]", required)
@@ -188,7 +209,7 @@ def load_embedder(name: str | None = None, *, required: bool = False) -> Embedde
     return SentenceTransformerEmbedder(str(name), model)
 
 
-def _load_fast(name: str, backend: str, required: bool) -> Embedder | None:
+def _load_fast(name: str, backend: str, required: bool, home: Path | None) -> Embedder | None:
     from mlradar._rank import embed_fast
 
     path = packaged_model_path()
@@ -200,6 +221,10 @@ def _load_fast(name: str, backend: str, required: bool) -> Embedder | None:
     try:
         if backend == "static":
             return embed_fast.load_static(name, path)
+        if backend == "tuned":
+            from mlradar._rank.embed_tuned import load_tuned
+
+            return load_tuned(name, home)
         return embed_fast.load_onnx(
             name, path, PACKAGED_MAX_TOKENS, quantized=backend == "onnx-int8"
         )

@@ -9,6 +9,8 @@ snapshot would take days.  These backends run the same weights faster:
 * ``onnx-int8``: the same graph with its weights dynamically quantized to int8.
 * ``static``: a model2vec distillation (one vector per token, averaged): no network at
   all at encoding time.
+* ``tuned``: the static table trained further on the index's own papers, with
+  ``onnx-int8`` as the teacher (:mod:`.embed_tuned`).
 
 Nothing is downloaded: each derived model is made from the packaged weights at first use
 and kept in the cache folder, under a key of the source model's files and of the recipe,
@@ -41,7 +43,7 @@ from mlradar.exceptions import InvalidInputError
 log = logging.getLogger(__name__)
 
 #: Backends of the packaged model, by the suffix their model names carry.
-BACKENDS = ("torch", "onnx", "onnx-int8", "static")
+BACKENDS = ("torch", "onnx", "onnx-int8", "static", "tuned")
 #: Bumped when an export recipe changes, so that an older export is not reused.
 RECIPE_VERSION = "1"
 #: Files of the source model that a derived model depends on (the cache key).
@@ -84,6 +86,8 @@ def backend_available(backend: str) -> bool:
         "onnx": ("onnxruntime", "onnx", "torch", "transformers"),
         "onnx-int8": ("onnxruntime", "onnx", "torch", "transformers"),
         "static": ("model2vec",),
+        # Trained from the onnx-int8 teacher's vectors (embed_tuned), run by model2vec.
+        "tuned": ("model2vec", "onnxruntime", "onnx", "torch", "transformers"),
     }[backend]
     return all(importlib.util.find_spec(n) is not None for n in needs)
 
