@@ -3,7 +3,6 @@ embedded twice, and the command line says what was kept (issue 15 §4)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from mlradar._radar import make_radar
 from mlradar._rank.index_write import IndexWriter
 from mlradar.cli import library
 from mlradar.types import Paper
+from tests.arxiv_support import synthetic_papers
 
 N_PAPERS, CHUNK = 23, 5
 
@@ -42,18 +42,9 @@ class CountingEmbedder:
 
 
 def papers() -> list[Paper]:
-    return [
-        Paper(
-            arxiv_id=f"2505.{n + 1:05d}",
-            title=f"Paper {n} on graph learning",
-            authors=("A. Author",),
-            categories=("cs.LG",),
-            abstract=f"We study graphs, case {n}.",
-            first_version_at=date(2025, 5, 1) + timedelta(days=n % 4),
-            updated_at=date(2025, 5, 1),
-        )
-        for n in range(N_PAPERS)
-    ]
+    return synthetic_papers(
+        N_PAPERS, lambda n: f"Paper {n} on graph learning", lambda n: f"We study graphs, case {n}."
+    )
 
 
 def test_an_interrupted_embedding_keeps_saved_chunks_and_resumes(
@@ -86,14 +77,23 @@ def test_an_interrupted_embedding_keeps_saved_chunks_and_resumes(
 class FakeRadar:
     """Stands in for the facade: reports two saved chunks, then is interrupted."""
 
-    def embed_rank_index(self, progress: Any) -> int:
+    def embed_rank_index(self, progress: Any, training: Any = None) -> int:
         progress(256, 1000)
         progress(512, 1000)
         raise KeyboardInterrupt
 
 
+class TrainingThenInterrupted:
+    """The tuned backend's first run, interrupted in its second epoch."""
+
+    def embed_rank_index(self, progress: Any, training: Any = None) -> int:
+        training("teacher", 2000, 2000)
+        training("training", 1, 40)
+        raise KeyboardInterrupt
+
+
 class PapersThenItems:
-    def embed_rank_index(self, progress: Any) -> int:
+    def embed_rank_index(self, progress: Any, training: Any = None) -> int:
         for done in (256, 300):
             progress(done, 300)
         for done in (40,):
@@ -108,6 +108,17 @@ def test_the_command_says_what_an_interrupt_kept(capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "interrupted: 512 new embeddings are saved" in err
     assert "resume" in err
+
+
+def test_an_interrupt_while_training_says_nothing_of_it_is_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(typer.Exit) as stopped:
+        library._embed_with_progress(TrainingThenInterrupted(), quiet=True)
+    assert stopped.value.exit_code == 130
+    err = capsys.readouterr().err
+    assert "interrupted while training the tuned model: nothing of it is kept" in err
+    assert "new embeddings are saved" not in err
 
 
 def test_the_command_reports_the_count_and_rate(capsys: pytest.CaptureFixture[str]) -> None:

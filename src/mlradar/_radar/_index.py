@@ -96,13 +96,13 @@ class IndexMixin(RadarBase):
     # -- the ranking index ------------------------------------------------------------------------
 
     def _model_name(self) -> str | None:
-        from mlradar._rank.embed import default_model_name, model_to_use
+        from mlradar._rank.embed import default_model_name, model_to_use, trained_name
         from mlradar._rank.store import embedded_model
 
         # The name is what the index records beside its vectors: another backend's name
         # makes the index drop them and embed again (vectors of two backends never mix).
         if setting := self._settings.embedding_model:
-            return setting
+            return trained_name(setting, self._rank_root())
         embedded = embedded_model(self._rank_root() / _PAPERS)
         return model_to_use(None, embedded, default_model_name())
 
@@ -119,7 +119,7 @@ class IndexMixin(RadarBase):
         def loader() -> Embedder | None:
             # Loaded once per process (seconds), shared by the readers and every sync.
             if self._rank_embedder is None:
-                self._rank_embedder = (load_embedder(model),)
+                self._rank_embedder = (load_embedder(model, home=root),)
             return self._rank_embedder[0]
 
         return {
@@ -175,9 +175,19 @@ class IndexMixin(RadarBase):
             for name, rows in ((_PAPERS, st.iter_paper_texts), (_ITEMS, st.iter_item_texts))
         )
 
-    def embed_rank_index(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Compute the embeddings still missing (a long job the first time; needs the extra)."""
+    def embed_rank_index(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        training: Callable[[str, int, int], None] | None = None,
+    ) -> int:
+        """Compute the embeddings still missing (a long job the first time; needs the extra).
+
+        With ``embedding_model = "packaged:all-MiniLM-L6-v2@tuned"`` the first call trains
+        that model on a sample of the stored papers first; ``training`` is told
+        ``(phase, done, total)`` as it goes (phases ``teacher`` and ``training``).
+        """
         self.sync_rank_index()
+        self._train_tuned(training)
         st = self._storage
 
         def job(ix: dict[str, RankIndex]) -> int:
@@ -196,6 +206,29 @@ class IndexMixin(RadarBase):
             return done
 
         return self._writing(job)
+
+    def _train_tuned(self, progress: Callable[[str, int, int], None] | None) -> None:
+        """Train the tuned backend's model for this index when it is configured and has none."""
+        from mlradar._rank.embed import needs_training, packaged_model_path
+
+        if not needs_training(self._model_name()):
+            return
+        import numpy as np
+
+        from mlradar._rank import embed_tuned
+        from mlradar._rank.index import doc_text
+
+        model_dir = packaged_model_path()
+        if model_dir is None:
+            raise InvalidInputError("the tuned backend needs mlradar[semantic] installed")
+        ids = embed_tuned.training_sample(np.asarray(self._indexes()[_PAPERS].store.ids))
+        texts = [doc_text(r[1], r[2]) for r in self._storage.paper_texts(ids.tolist())]
+        # Not under the writers' lock: training takes minutes, and other syncs must not
+        # wait for it.  The model appears by one rename, so readers see all of it or none.
+        embed_tuned.train_tuned(self._rank_root(), model_dir, texts, progress)
+        # Opened under the bare name: the next opening names them after the trained model.
+        self._rank_indexes = None
+        self._rank_embedder = None
 
     # -- rows of references -----------------------------------------------------------------------
 

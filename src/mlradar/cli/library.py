@@ -348,6 +348,8 @@ class _RateColumn(ProgressColumn):
     """Papers a second, over the bar's recent updates (rich's own speed estimate)."""
 
     def render(self, task: Task) -> Text:
+        if task.description.endswith("epochs"):
+            return Text("")
         return Text(f"{task.speed or 0:,.0f} papers/s", style="progress.data.speed")
 
 
@@ -359,7 +361,7 @@ def _embed_with_progress(r: Any, quiet: bool) -> None:
     saved = [0, 0, 0]
 
     with Progress(
-        TextColumn("[bold]embedding"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         _RateColumn(),
@@ -368,7 +370,15 @@ def _embed_with_progress(r: Any, quiet: bool) -> None:
         console=err_console,
         disable=not show_bar,
     ) as bar:
-        task = bar.add_task("embed", total=None)
+        task = bar.add_task("embedding", total=None)
+        # The tuned backend's first run: the teacher's papers, then epochs of training.
+        phases: dict[str, Any] = {}
+
+        def training(phase: str, done: int, total: int) -> None:
+            if phase not in phases:
+                label = "tuned model: teacher" if phase == "teacher" else "tuned model: epochs"
+                phases[phase] = bar.add_task(label, total=total)
+            bar.update(phases[phase], completed=done, total=total)
 
         def progress(done: int, total: int) -> None:
             # Papers, then items: another total, or a count that went down, is the next index.
@@ -378,9 +388,17 @@ def _embed_with_progress(r: Any, quiet: bool) -> None:
             bar.update(task, completed=done, total=total)
 
         try:
-            n = r.embed_rank_index(progress)
+            n = r.embed_rank_index(progress, training)
         except KeyboardInterrupt:
             bar.stop()
+            if not saved[1] and phases:
+                err_console.print(
+                    "interrupted while training the tuned model: nothing of it is kept; run "
+                    "the same command again to train it from the start",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(130) from None
             err_console.print(
                 f"interrupted: {saved[0] + saved[1]:,} new embeddings are saved; run the same "
                 "command again to resume where it stopped",
