@@ -57,6 +57,7 @@ from mlradar._rank.models import (
     score_profile,
 )
 from mlradar._rank.terms import TOKEN_PATTERN
+from mlradar.exceptions import InvalidInputError
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
@@ -563,10 +564,20 @@ def load_or_embed(
     Returns ``None`` when there is no cache and ``compute`` is false, or when the
     semantic extra is missing: the evaluation then reports the lexical methods only.
     """
-    from mlradar._rank.embed import default_model_name, load_embedder
+    from mlradar._rank.embed import default_model_name, load_embedder, packaged_backend
 
     # Named after the model and its backend: two backends' vectors are two cache files.
     model = model or default_model_name()
+    home = None
+    if model is not None and packaged_backend(model) == "tuned":
+        # Trained on this corpus, as the product trains on its database (nothing of the
+        # tasks is seen: the teacher's vectors carry no labels); kept in the cache.
+        if cache_dir is None:
+            raise InvalidInputError("the tuned backend trains on the corpus: give --cache-dir")
+        home = cache_dir / f"tuned-{corpus_fingerprint(corpus)}"
+        model = _tuned_for(corpus, home, model, compute=compute, log=log)
+        if model is None:
+            return None
     name = (model or "packaged").replace("/", "_").replace(":", "_")
     path = None if cache_dir is None else cache_dir / f"emb-{name}-{corpus_fingerprint(corpus)}.npy"
     if path is not None and path.is_file():
@@ -575,7 +586,7 @@ def load_or_embed(
             return np.asarray(cached, dtype=np.float16)
     if not compute:
         return None
-    embedder = load_embedder(model)
+    embedder = load_embedder(model, home=home)
     if embedder is None:
         return None
     texts = [content_text(d) for d in corpus.docs]
@@ -588,6 +599,26 @@ def load_or_embed(
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, out)
     return out
+
+
+def _tuned_for(
+    corpus: Corpus, home: Path, model: str, *, compute: bool, log: Callable[[str], None]
+) -> str | None:
+    """The tuned model's name once it is trained for ``corpus`` in ``home``."""
+    from mlradar._rank import embed_tuned
+    from mlradar._rank.embed import needs_training, packaged_model_path, trained_name
+
+    if needs_training(trained_name(model, home)):
+        model_dir = packaged_model_path()
+        if not compute or model_dir is None:
+            return None
+        rows = embed_tuned.training_sample(np.arange(len(corpus), dtype=np.int64))
+        texts = [content_text(corpus.docs[int(i)]) for i in rows]
+        log(f"training the tuned model on {len(texts)} papers")
+        embed_tuned.train_tuned(
+            home, model_dir, texts, lambda phase, done, total: log(f"{phase} {done}/{total}")
+        )
+    return trained_name(model, home)
 
 
 __all__ = [
