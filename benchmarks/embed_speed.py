@@ -61,6 +61,9 @@ def candidates() -> list[tuple[str, str, Callable[[], Any]]]:
     def torch_st() -> Any:
         return load_embedder("packaged:all-MiniLM-L6-v2", required=True)
 
+    def torch_bf16() -> Any:
+        return load_embedder("packaged:all-MiniLM-L6-v2@bf16", required=True)
+
     def onnx(quantized: bool, batch: int, sort: bool, threads: int | None = None) -> Any:
         def build() -> Any:
             e = ef.load_onnx("x", path, PACKAGED_MAX_TOKENS, quantized=quantized, threads=threads)
@@ -78,6 +81,8 @@ def candidates() -> list[tuple[str, str, Callable[[], Any]]]:
         ("onnx int8, length-sorted, batch 32", "onnx-int8", onnx(True, 32, True)),
         ("onnx int8, length-sorted, batch 128", "onnx-int8", onnx(True, 128, True)),
         ("static (model2vec, 256 dims)", "static", lambda: ef.load_static("x", path)),
+        # Offered only where the CPU multiplies bfloat16 (AMX); skipped elsewhere.
+        ("torch bf16 weights (sentence-transformers, batch 64)", "bf16", torch_bf16),
     ]
 
 
@@ -102,7 +107,9 @@ def agreement(anchor: np.ndarray, vectors: np.ndarray, anchor_nn: np.ndarray) ->
 
 def speed(args: argparse.Namespace) -> dict[str, Any]:
     texts = sample_texts(args.papers)
-    chosen = candidates()
+    from mlradar._rank.embed_fast import backend_available
+
+    chosen = [c for c in candidates() if backend_available(c[1])]
     if args.only:
         chosen = [c for c in chosen if any(w in c[0] for w in args.only.split(","))]
     built = []

@@ -208,3 +208,51 @@ def test_the_static_backend_distills_offline_once(
     again = load_embedder(packaged_name("static"), required=True)
     assert again is not None
     assert (made / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+# -- the bf16 backend: only where the CPU multiplies bfloat16 -----------------------------------
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    from mlradar._rank.embed_fast import cpu_flags
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16 amx_tile\nbugs\t\t: spectre\n")
+    assert cpu_flags(info) == {"fpu", "avx2", "amx_bf16", "amx_tile"}
+    info.write_text("processor\t: 0\n")
+    assert cpu_flags(info) == frozenset()
+    assert cpu_flags(tmp_path / "missing") == frozenset()  # not Linux: no flags, no bf16
+
+
+def test_bf16_is_refused_on_a_cpu_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlradar._rank import embed_fast
+    from mlradar._rank.embed import packaged_name
+
+    monkeypatch.setattr(embed_fast, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    assert not embed_fast.backend_available("bf16")
+    assert load_embedder(packaged_name("bf16")) is None
+    with pytest.raises(InvalidInputError, match=r"amx_bf16 \(Intel AMX\); use .*@onnx-int8"):
+        load_embedder(packaged_name("bf16"), required=True)
+
+
+@pytest.mark.slow
+@_FAST
+def test_bf16_agrees_with_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bfloat16 keeps 8 bits of mantissa: the vectors stay within 0.99 of fp32's (0.998 on
+    real abstracts), normalized in float32.  Where the CPU has no AMX the backend is not
+    offered; the arithmetic is the same, so the test forces it there (slowly)."""
+    from mlradar._rank import embed_fast
+    from mlradar._rank.embed import packaged_name
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(embed_fast, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    reference = load_embedder(PACKAGED_MODEL, required=True)
+    embedder = load_embedder(packaged_name("bf16"), required=True)
+    assert reference is not None and embedder is not None
+    assert embedder.name == packaged_name("bf16")
+    want, got = reference.encode(TEXTS), embedder.encode(TEXTS)
+    assert got.shape == (len(TEXTS), 384)
+    assert got.dtype == np.float32
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert np.min(np.sum(got * want, axis=1)) > 0.99
+    assert embedder.encode([]).shape == (0, 384)

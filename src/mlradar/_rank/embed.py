@@ -45,11 +45,16 @@ class Embedder(Protocol):
 
 @dataclass
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded once, encoding in batches on the CPU."""
+    """A sentence-transformers model, loaded once, encoding in batches on the CPU.
+
+    ``bfloat16`` models (the ``bf16`` backend) hand back bfloat16 rows, which numpy
+    cannot hold: they are widened and normalized again in float32.
+    """
 
     name: str
     model: Any
     batch_size: int = 64
+    bfloat16: bool = False
 
     @property
     def dim(self) -> int:
@@ -68,9 +73,13 @@ class SentenceTransformerEmbedder:
             list(texts),
             batch_size=self.batch_size,
             normalize_embeddings=True,
-            convert_to_numpy=True,
+            convert_to_numpy=not self.bfloat16,
+            convert_to_tensor=self.bfloat16,
             show_progress_bar=False,
         )
+        if self.bfloat16:
+            rows = vectors.float().numpy()
+            return np.ascontiguousarray(rows / np.linalg.norm(rows, axis=1, keepdims=True))
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -177,9 +186,20 @@ def load_embedder(
     """
     name = name or default_model_name() or PACKAGED_MODEL
     backend = packaged_backend(name)
-    if backend is not None and backend != "torch":
+    if backend is not None and backend not in ("torch", "bf16"):
         return _load_fast(name, backend, required, home)
-    target = resolve_model(name)
+    if backend == "bf16":
+        from mlradar._rank.embed_fast import BF16_CPU_FLAG, backend_available
+
+        if not backend_available("bf16"):
+            _missing(
+                f"the bf16 backend needs mlradar[semantic] and a CPU with {BF16_CPU_FLAG}"
+                " (Intel AMX); use packaged:all-MiniLM-L6-v2@onnx-int8 here",
+                required,
+            )
+            return None
+    packaged = backend is not None
+    target = resolve_model(PACKAGED_MODEL if packaged else name)
     if target is None:
         _missing("no embedding model: install mlradar[semantic]", required)
         return None
@@ -201,11 +221,14 @@ def load_embedder(
     except Exception as exc:  # the library raises anything from OSError to HTTP errors
         _missing(f"cannot load embedding model {target!r}: {exc}", required)
         return None
-    packaged = name == PACKAGED_MODEL
     if packaged:
         # all-MiniLM-L6-v2 was trained on 128-token inputs; the packaged config says 256,
         # which doubles the CPU cost of an abstract for no gain in what the model learned.
         model.max_seq_length = PACKAGED_MAX_TOKENS
+    if backend == "bf16":
+        import torch
+
+        return SentenceTransformerEmbedder(str(name), model.to(torch.bfloat16), bfloat16=True)
     return SentenceTransformerEmbedder(str(name), model)
 
 
