@@ -184,12 +184,12 @@ def save_default(args: argparse.Namespace) -> dict[str, Any]:
     from mlradar._radar import make_radar
     from mlradar._rank import eval as ev
     from mlradar._rank.corpus import read_snapshot
-    from mlradar._rank.embed import DEFAULT_BACKEND, default_model_name
+    from mlradar._rank.embed import default_model_name, packaged_backend
 
     name = default_model_name()
     assert name is not None, "install mlradar[semantic]"
     corpus = read_snapshot(PAPERS)
-    cache = Path(args.cache_root) / f"emb-{DEFAULT_BACKEND}"
+    cache = Path(args.cache_root) / f"emb-{packaged_backend(name)}"
     vectors = ev.load_or_embed(corpus, cache, name, compute=True)
     assert vectors is not None
     keys = [d.key for d in corpus.docs]

@@ -79,7 +79,9 @@ def test_the_default_backend_falls_back_to_torch(monkeypatch: pytest.MonkeyPatch
         assert embed.default_model_name() is None
         return
     monkeypatch.setattr(embed_fast, "backend_available", lambda b: True)
-    assert embed.default_model_name() == embed.packaged_name(embed.DEFAULT_BACKEND)
+    assert embed.default_model_name() == embed.packaged_name("bf16")  # a CPU with AMX
+    monkeypatch.setattr(embed_fast, "backend_available", lambda b: b != "bf16")
+    assert embed.default_model_name() == embed.packaged_name("onnx-int8")
     monkeypatch.setattr(embed_fast, "backend_available", lambda b: b == "torch")
     assert embed.default_model_name() == PACKAGED_MODEL
     monkeypatch.setattr(embed_fast, "backend_available", lambda b: False)
@@ -216,11 +218,11 @@ def test_the_static_backend_distills_offline_once(
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
     from mlradar._rank.embed_fast import cpu_flags
 
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16 amx_tile\nbugs\t\t: spectre\n")
-    assert cpu_flags(info) == {"fpu", "avx2", "amx_bf16", "amx_tile"}
-    info.write_text("processor\t: 0\n")
-    assert cpu_flags(info) == frozenset()
+    amx, bare = tmp_path / "amx", tmp_path / "bare"  # one file each: the answer is cached
+    amx.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16 amx_tile\nbugs\t\t: spectre\n")
+    assert cpu_flags(amx) == {"fpu", "avx2", "amx_bf16", "amx_tile"}
+    bare.write_text("processor\t: 0\n")
+    assert cpu_flags(bare) == frozenset()
     assert cpu_flags(tmp_path / "missing") == frozenset()  # not Linux: no flags, no bf16
 
 

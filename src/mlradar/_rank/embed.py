@@ -26,9 +26,11 @@ log = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 PACKAGED_MAX_TOKENS = 128
-#: The backend the packaged model runs on unless ``embedding_model`` names another
-#: (docs/benchmarks.md, "Issue 15 §4": the speed and quality of each, measured side by side).
-DEFAULT_BACKEND = "onnx-int8"
+#: The backends the packaged model runs on unless ``embedding_model`` names another, best
+#: first: the default is the first one this machine offers.  bf16 where the CPU has AMX
+#: (torch's quality, faster than int8 there), else int8 (docs/benchmarks.md, "Issue 15 §4"
+#: and "sessions 11–12": the speed and quality of each, measured side by side).
+DEFAULT_BACKENDS = ("bf16", "onnx-int8", "torch")
 
 
 class Embedder(Protocol):
@@ -117,13 +119,13 @@ def packaged_backend(name: str | None) -> str | None:
 
 
 def default_model_name() -> str | None:
-    """The packaged model on the default backend, or on torch when the default's packages
-    are missing; ``None`` without the semantic extra."""
+    """The packaged model on the first of :data:`DEFAULT_BACKENDS` that this machine
+    offers (its packages, and for bf16 its CPU); ``None`` without the semantic extra."""
     from mlradar._rank.embed_fast import backend_available
 
     if packaged_model_path() is None:
         return None
-    for backend in (DEFAULT_BACKEND, "torch"):
+    for backend in DEFAULT_BACKENDS:
         if backend_available(backend):
             return packaged_name(backend)
     return None
