@@ -154,12 +154,12 @@ def model_to_use(setting: str | None, embedded: str | None, default: str | None)
 def trained_name(name: str | None, home: Path) -> str | None:
     """``name``, or for the bare tuned backend the name of the model trained for the index
     at ``home`` (with its digest), so that the index's vectors are named after it."""
-    if name is None or packaged_backend(name) != "tuned" or ":" in name.partition("@")[2]:
+    if not needs_training(name):
         return name
     from mlradar._rank.embed_tuned import trained_digest
 
     digest = trained_digest(home)
-    return name if digest is None else f"{name}:{digest}"
+    return name if name is None or digest is None else f"{name}:{digest}"
 
 
 def needs_training(name: str | None) -> bool:
