@@ -92,6 +92,16 @@ class TrainingThenInterrupted:
         raise KeyboardInterrupt
 
 
+class TrainedThenInterrupted:
+    """The tuned model is trained and kept; the interrupt comes before any chunk is saved."""
+
+    def embed_rank_index(self, progress: Any, training: Any = None) -> int:
+        training("teacher", 2000, 2000)
+        training("training", 5, 40)
+        training("trained", 5, 5)
+        raise KeyboardInterrupt
+
+
 class PapersThenItems:
     def embed_rank_index(self, progress: Any, training: Any = None) -> int:
         for done in (256, 300):
@@ -119,6 +129,16 @@ def test_an_interrupt_while_training_says_nothing_of_it_is_kept(
     err = capsys.readouterr().err
     assert "interrupted while training the tuned model: nothing of it is kept" in err
     assert "new embeddings are saved" not in err
+
+
+def test_an_interrupt_after_training_does_not_say_the_model_is_lost(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(typer.Exit):
+        library._embed_with_progress(TrainedThenInterrupted(), quiet=True)
+    err = capsys.readouterr().err
+    assert "interrupted: 0 new embeddings are saved" in err
+    assert "nothing of it is kept" not in err
 
 
 def test_the_command_reports_the_count_and_rate(capsys: pytest.CaptureFixture[str]) -> None:

@@ -184,7 +184,8 @@ class IndexMixin(RadarBase):
 
         With ``embedding_model = "packaged:all-MiniLM-L6-v2@tuned"`` the first call trains
         that model on a sample of the stored papers first; ``training`` is told
-        ``(phase, done, total)`` as it goes (phases ``teacher`` and ``training``).
+        ``(phase, done, total)`` as it goes (phases ``teacher`` and ``training``, then
+        ``trained`` once the model is kept).
         """
         self.sync_rank_index()
         self._train_tuned(training)

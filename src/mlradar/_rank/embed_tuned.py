@@ -58,7 +58,8 @@ BATCH = 256
 LEARNING_RATE = 1e-3
 SEED = 0
 
-#: (phase, done, total): phase "teacher" counts papers, "training" counts epochs.
+#: (phase, done, total): phase "teacher" counts papers, "training" counts epochs (out of
+#: MAX_EPOCHS; it may stop early), and "trained" (epochs, epochs) says the model is kept.
 TrainingProgress = Callable[[str, int, int], None]
 
 
@@ -198,6 +199,8 @@ def train_tuned(
         _replace_dir(tmp, tuned_dir(home))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if progress is not None:
+        progress("trained", report.epochs, report.epochs)
     return report
 
 

@@ -348,7 +348,7 @@ class _RateColumn(ProgressColumn):
     """Papers a second, over the bar's recent updates (rich's own speed estimate)."""
 
     def render(self, task: Task) -> Text:
-        if task.description.endswith("epochs"):
+        if not task.fields.get("papers", True):  # the tuned model's epochs
             return Text("")
         return Text(f"{task.speed or 0:,.0f} papers/s", style="progress.data.speed")
 
@@ -371,13 +371,18 @@ def _embed_with_progress(r: Any, quiet: bool) -> None:
         disable=not show_bar,
     ) as bar:
         task = bar.add_task("embedding", total=None)
-        # The tuned backend's first run: the teacher's papers, then epochs of training.
+        # The tuned backend's first run: the teacher's papers, then epochs of training,
+        # then "trained" once the model is kept (the epochs bar ends where training did).
         phases: dict[str, Any] = {}
+        trained = [False]
 
         def training(phase: str, done: int, total: int) -> None:
+            if phase == "trained":
+                phase = "training"
+                trained[0] = True
             if phase not in phases:
                 label = "tuned model: teacher" if phase == "teacher" else "tuned model: epochs"
-                phases[phase] = bar.add_task(label, total=total)
+                phases[phase] = bar.add_task(label, total=total, papers=phase == "teacher")
             bar.update(phases[phase], completed=done, total=total)
 
         def progress(done: int, total: int) -> None:
@@ -391,7 +396,7 @@ def _embed_with_progress(r: Any, quiet: bool) -> None:
             n = r.embed_rank_index(progress, training)
         except KeyboardInterrupt:
             bar.stop()
-            if not saved[1] and phases:
+            if phases and not trained[0]:
                 err_console.print(
                     "interrupted while training the tuned model: nothing of it is kept; run "
                     "the same command again to train it from the start",
