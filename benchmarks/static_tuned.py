@@ -13,7 +13,7 @@ model's size).
 
 This script measures the product's recipe on the evaluation corpus:
 
-1. the teacher: the product's default backend (``@onnx-int8``) embeds ``--train`` papers
+1. the teacher: the tuned backend's teacher (``@onnx-int8``) embeds ``--train`` papers
    drawn at random from ``../shared/data/arxiv/papers.jsonl.gz`` (cached in ``--work``);
 2. ``train_tuned``, the product's training (AdamW, MSE, early stop on a held-out tenth),
    from the product's static distillation;
