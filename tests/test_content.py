@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mlradar._content.html import MAX_NESTING, _too_deep, html_to_text, sanitize_html
+from mlradar._content.html import (
+    MAX_NESTING,
+    _too_deep,
+    html_to_text,
+    sanitize_html,
+    sanitized_text,
+)
+from mlradar._sources.feed import MAX_TEXT_CHARS, parse_feed
+from mlradar.exceptions import RadarError
 
 BASE = "https://blog.example/posts/1/"
 
@@ -161,25 +172,25 @@ def test_moderate_nesting_is_kept() -> None:
 # -- html_to_text ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("html", "text"),
-    [
-        ("<p>one</p><p>two</p>", "one two"),
-        ("<li>a</li><li>b</li>", "a b"),
-        ("line<br>break<BR/>again", "line break again"),
-        ("<P>upper</P><DIV>case</DIV>", "upper case"),
-        ("bo<b>ld</b> stays one word", "bold stays one word"),
-        ("a &amp; b &lt;tag&gt; &eacute; &#233; &#x263a;", "a & b <tag> é é ☺"),
-        ("<script>var x = 1;</script>visible<style>p{}</style>", "visible"),
-        ("<svg><text>drawing</text></svg><math><mi>x</mi></math>after", "after"),
-        ("  lots \n\n of\t  space  ", "lots of space"),
-        ("plain text, no markup", "plain text, no markup"),
-        ("", ""),
-        ("<!-- a comment --> text", "text"),
-        ("<td>1</td><td>2</td>", "1 2"),
-        ("a < b and c > d", "a < b and c > d"),
-    ],
-)
+_HTML_TO_TEXT = [
+    ("<p>one</p><p>two</p>", "one two"),
+    ("<li>a</li><li>b</li>", "a b"),
+    ("line<br>break<BR/>again", "line break again"),
+    ("<P>upper</P><DIV>case</DIV>", "upper case"),
+    ("bo<b>ld</b> stays one word", "bold stays one word"),
+    ("a &amp; b &lt;tag&gt; &eacute; &#233; &#x263a;", "a & b <tag> é é ☺"),
+    ("<script>var x = 1;</script>visible<style>p{}</style>", "visible"),
+    ("<svg><text>drawing</text></svg><math><mi>x</mi></math>after", "after"),
+    ("  lots \n\n of\t  space  ", "lots of space"),
+    ("plain text, no markup", "plain text, no markup"),
+    ("", ""),
+    ("<!-- a comment --> text", "text"),
+    ("<td>1</td><td>2</td>", "1 2"),
+    ("a < b and c > d", "a < b and c > d"),
+]
+
+
+@pytest.mark.parametrize(("html", "text"), _HTML_TO_TEXT)
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
 
@@ -189,3 +200,111 @@ def test_html_to_text_of_a_long_document() -> None:
     text = html_to_text(html)
     assert text.startswith("Some linked text & an emphasis.")
     assert text.count("emphasis.") == 20_000
+
+
+# -- sanitized_text: html_to_text of the sanitizer's output, without a second parse ----------
+
+_TRICKY = [
+    '<p title="a > b < c">x</p><a href="https://e.example/?a=1&amp;b=2" title=\'q"t\'>y</a>',
+    "<table>stray<tr><td>cell</td></tr></table>after",
+    "<b><i>mis</b>nested</i> tags",
+    "<p>unclosed <em>everything",
+    "a &nbsp; b&nbsp;c &amp;amp; &#0; &#xD800;",
+    "<pre>  keep\n  lines  </pre><code>x&lt;y</code>",
+    '<img alt="a>b" src="https://e.example/i.png">text<br>more',
+    "<ul><li>one<li>two</ul><ol><li>three</ol>",
+    "<h1>Title</h1><blockquote><p>quote</p></blockquote><figcaption>cap</figcaption>",
+]
+
+
+@pytest.mark.parametrize("html", [h for h, _ in _HTML_TO_TEXT] + _TRICKY + HOSTILE)
+def test_sanitized_text_is_html_to_text_of_sanitized_html(html: str) -> None:
+    clean = sanitize_html(html, "https://base.example/post/")
+    assert sanitized_text(clean) == html_to_text(clean)
+
+
+_HTMLISH = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<b>",
+                "</b>",
+                "<a href='/x?a=1&b=2' title='<>\"'>",
+                "</a>",
+                "<br>",
+                "<table>",
+                "<tr>",
+                "<td>",
+                "</table>",
+                "<img alt='x>y'>",
+                "<script>",
+                "</script>",
+                "<!--",
+                "-->",
+                "&amp;",
+                "&lt;",
+                "&nbsp;",
+                "&#x263a;",
+                "<",
+                ">",
+                '"',
+                "'",
+                " ",
+                "\n",
+                "<li>",
+                "<pre>",
+                "</pre>",
+                "<svg>",
+                "<style>",
+                '<div title="a\'b">',
+            ]
+        ),
+        st.text(max_size=8),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_HTMLISH)
+def test_sanitized_text_equals_html_to_text_on_any_sanitized_html(html: str) -> None:
+    clean = sanitize_html(html, None)
+    assert sanitized_text(clean) == html_to_text(clean)
+
+
+def test_sanitized_text_of_degenerate_nesting_is_flat() -> None:
+    deep = "<div>" * (MAX_NESTING + 5) + "x" + "</div>" * (MAX_NESTING + 5)
+    assert sanitized_text(deep) == html_to_text(deep) == "x"
+
+
+def _stored_texts_differ(files: list[Path]) -> tuple[int, list[str]]:
+    """(entries compared, those whose stored text is not html_to_text of their body)."""
+    compared, differ = 0, []
+    for path in files:
+        try:
+            feed = parse_feed(path.read_bytes(), f"http://127.0.0.1/{path.name}")
+        except RadarError:
+            continue
+        for i, e in enumerate(feed.entries):
+            body = e.content_html or e.summary_html or ""
+            compared += 1
+            if e.text != html_to_text(body)[:MAX_TEXT_CHARS]:
+                differ.append(f"{path} entry {i}: {e.text[:80]!r}")
+    return compared, differ
+
+
+def test_stored_text_of_real_feeds_is_unchanged(shared_data: Path) -> None:
+    files = sorted(p for p in (shared_data / "feeds").rglob("*") if p.is_file())
+    compared, differ = _stored_texts_differ(files)
+    assert compared >= 4000
+    assert not differ, "\n".join(differ[:20])
+
+
+@pytest.mark.slow
+def test_stored_text_of_the_feed_corpora_is_unchanged(shared_data: Path) -> None:
+    files = sorted(p for p in (shared_data / "feed-corpus").rglob("*") if p.is_file())
+    compared, differ = _stored_texts_differ(files)
+    assert compared >= 1000
+    assert not differ, "\n".join(differ[:20])

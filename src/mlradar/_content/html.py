@@ -188,6 +188,31 @@ def html_to_text(html: str) -> str:
     return " ".join(html.split())
 
 
+# A tag of nh3's output: its serializer double-quotes every attribute value (escaping `"`
+# and `&` in it, but not `<` or `>`), and escapes `<` and `>` in text, so outside a quoted
+# value `<` opens a tag and `>` closes it.
+_SANITIZED_TAG = re.compile(r'<[^>"]*(?:"[^"]*"[^>"]*)*>')
+
+
+def sanitized_text(sanitized_html: str) -> str:
+    """:func:`html_to_text` of HTML that :func:`sanitize_html` produced, without parsing it
+    a second time.
+
+    Sanitized HTML holds no element whose content is dropped (script, style and the
+    like), its comments are gone, and its tags are as regular as the serializer writes
+    them, so dropping the tags leaves the text nodes in document order: what nh3 gives,
+    at twice the speed (a test holds the two equal on every corpus).
+    """
+    if not sanitized_html:
+        return ""
+    if _too_deep(sanitized_html):
+        return _flatten_degenerate(sanitized_html)
+    text = sanitized_html
+    if "<" in text or "&" in text:
+        text = _html.unescape(_SANITIZED_TAG.sub("", _BREAKING_TAG.sub(" <", text)))
+    return " ".join(text.split())
+
+
 #: Links kept per entry: a newsletter issue links a few dozen pages, a link dump hundreds.
 MAX_LINKS = 200
 # nh3 writes every attribute double-quoted with "&" escaped, so its output needs no parser.

@@ -41,7 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from mlradar._content.html import extract_links, html_to_text, sanitize_html
+from mlradar._content.html import extract_links, html_to_text, sanitize_html, sanitized_text
 from mlradar._identity.arxiv import extract_arxiv_ids
 from mlradar._identity.doi import extract_dois
 from mlradar._identity.entries import content_hash, entry_key
@@ -180,7 +180,7 @@ def _build_entry(raw: _RawEntry) -> ParsedEntry:
     if not summary or summary == content:
         summary = None
     body = content or summary or ""
-    text = html_to_text(body)[:MAX_TEXT_CHARS]
+    text = sanitized_text(body)[:MAX_TEXT_CHARS]
     title = _clip(raw.title, MAX_TITLE_CHARS)
     author = _clip(raw.author, MAX_AUTHOR_CHARS)
     url = canonical_url_or_none(raw.link)
