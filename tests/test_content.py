@@ -164,6 +164,21 @@ def test_degenerate_nesting_never_reaches_the_tree_builder(html: str) -> None:
     assert "<" not in text
 
 
+@pytest.mark.parametrize(
+    ("html", "deep"),
+    [
+        ("<div>" * (MAX_NESTING + 1), True),
+        ("<div>" * MAX_NESTING + "<br>" * 50, False),
+        ("<p>x</p>" * 1000, False),
+        ("</i>" * 1000 + "<div>" * (MAX_NESTING + 1), True),
+        ("<b></b>" * MAX_NESTING + "<div>" * (MAX_NESTING + 1), True),
+    ],
+)
+def test_too_deep_at_the_bound(html: str, deep: bool) -> None:
+    # The quick exit counts openings ("<" not followed by "/"); the walk decides the rest.
+    assert _too_deep(html) is deep
+
+
 def test_moderate_nesting_is_kept() -> None:
     html = "<div>" * (MAX_NESTING - 10) + "deep" + "</div>" * (MAX_NESTING - 10)
     assert sanitize_html(html, None).startswith("<div><div>")

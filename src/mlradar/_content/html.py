@@ -131,7 +131,9 @@ def _too_deep(html: str) -> bool:
     approximates the tree builder's stack of open elements in linear time: a closing tag
     pops down to its element, a closing tag of an element not open is ignored.
     """
-    if html.count("<") <= MAX_NESTING:
+    # Only an opening tag pushes, and every tag starts with "<" ("</" for a closing one),
+    # so with this few openings the stack cannot get deep: most bodies end here.
+    if html.count("<") - html.count("</") <= MAX_NESTING:
         return False
     stack: list[str] = []
     open_counts: dict[str, int] = {}
