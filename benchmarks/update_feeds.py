@@ -7,6 +7,11 @@ median is reported, with the peak RSS of the tool's process (and of its largest 
 process, where it has workers).
 
     python benchmarks/update_feeds.py --feeds 1000 --repeat 3
+    python benchmarks/update_feeds.py --feeds 1000 --repeat 3 --baseline ../old-checkout
+
+``--baseline`` runs a second mlradar, imported from that checkout's ``src``, in the same
+interleaved rounds: a change measured against the code before it, on the same machine at
+the same moment.
 """
 
 from __future__ import annotations
@@ -143,7 +148,7 @@ def run_reader(urls: list[str], db: str, workers: int) -> dict[str, float]:
 
 def child(tool: str, urls_file: str, db: str, workers: int) -> None:
     urls = json.loads(Path(urls_file).read_text())
-    result = run_mlradar(urls, db) if tool == "mlradar" else run_reader(urls, db, workers)
+    result = run_reader(urls, db, workers) if tool == "reader" else run_mlradar(urls, db)
     print(json.dumps(result))
 
 
@@ -152,6 +157,9 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--reader-workers", type=int, nargs="+", default=[1, 8])
+    ap.add_argument(
+        "--baseline", type=Path, help="another mlradar checkout to run beside this one"
+    )
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -161,6 +169,8 @@ def main() -> None:
 
     server, urls = start_server(args.feeds)
     tools = [("mlradar", 0)] + [("reader", w) for w in args.reader_workers]
+    if args.baseline:
+        tools.insert(1, ("baseline", 0))
     results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         urls_file = Path(tmp) / "urls.json"
@@ -168,14 +178,21 @@ def main() -> None:
         for rep in range(args.repeat):
             for tool, workers in tools:  # interleaved, so noise hits every tool alike
                 db = str(Path(tmp) / f"{tool}-{workers}-{rep}.sqlite")
+                env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+                if tool == "baseline":
+                    # Its src first on the path: it shadows this checkout's installed mlradar.
+                    env["PYTHONPATH"] = str(args.baseline.resolve() / "src")
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", tool, str(urls_file), db, str(workers)],
                     check=True,
                     capture_output=True,
                     text=True,
-                    env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                    env=env,
                 )
-                label = tool if tool == "mlradar" else f"reader (workers={workers})"
+                label = {
+                    "mlradar": "mlradar",
+                    "baseline": f"mlradar at {args.baseline}",
+                }.get(tool, f"reader (workers={workers})")
                 results.setdefault(label, []).append(
                     json.loads(out.stdout.strip().splitlines()[-1])
                 )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from mlradar._storage import schema as s
@@ -27,6 +27,46 @@ def dumps(value: Any) -> str:
 
 def loads_tuple(value: str | None) -> tuple[str, ...]:
     return tuple(json.loads(value)) if value else ()
+
+
+#: Bound parameters per multi-row statement in SQLite: below its limit of 32,766.
+_SQLITE_PARAMS_PER_STATEMENT = 16_000
+
+
+def sqlite_insert_returning(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (each with the same columns) as multi-row ``INSERT ... VALUES`` bound
+    by the driver, returning the ``returning`` columns of every row, in no given order.
+
+    SQLAlchemy sends one statement per row when it must return ids in parameter order on
+    SQLite, and processes each parameter set in Python: most of what storing a feed's
+    items cost the writer.  Values are converted by the columns' own bind processors, so
+    they are stored exactly as SQLAlchemy would store them.  Callers return a column that
+    tells the rows apart (a unique key), since SQLite does not order RETURNING rows.
+    """
+    if not rows:
+        return []
+    names = list(rows[0])
+    # dialect_impl: the type as this dialect stores it (a bare DateTime has no processor;
+    # SQLite's renders the text SQLAlchemy stores).
+    dialect = conn.dialect
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    per_statement = max(1, min(500, _SQLITE_PARAMS_PER_STATEMENT // len(names)))
+    one = "(" + ",".join("?" * len(names)) + ")"
+    head = f"INSERT INTO {table.name} ({','.join(names)}) VALUES "
+    tail = f" RETURNING {','.join(returning)}"
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), per_statement):
+        part = rows[start : start + per_statement]
+        params: list[Any] = []
+        for row in part:
+            for name, proc in zip(names, processors, strict=True):
+                value = row[name]
+                params.append(value if proc is None else proc(value))
+        sql = head + ",".join([one] * len(part)) + tail
+        out += [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params)).all()]
+    return out
 
 
 class StorageBase:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
+    Connection,
     Row,
     bindparam,
     case,
@@ -22,7 +23,13 @@ from sqlalchemy import (
 
 from mlradar._model import FetchState, ParsedEntry, StoreCounts
 from mlradar._storage import schema as s
-from mlradar._storage._base import StorageBase, dumps, loads_tuple, utcnow
+from mlradar._storage._base import (
+    StorageBase,
+    dumps,
+    loads_tuple,
+    sqlite_insert_returning,
+    utcnow,
+)
 from mlradar._storage._dialects import (
     ITEM_WEIGHTS,
     ITEMS_FTS,
@@ -127,10 +134,7 @@ class ItemsStorage(StorageBase):
                     }
                     for e in new
                 ]
-                result = conn.execute(
-                    insert(s.items).returning(s.items.c.id, sort_by_parameter_order=True), rows
-                )
-                for (item_id,), e in zip(result.all(), new, strict=True):
+                for item_id, e in zip(self._insert_items(conn, rows), new, strict=True):
                     new_ids.append(item_id)
                     refs += _refs(item_id, e)
             if changed:
@@ -169,6 +173,19 @@ class ItemsStorage(StorageBase):
                 )
             self._record_fetch(conn, source_id, fetch, len(new))  # type: ignore[attr-defined]
         return StoreCounts(len(new), len(changed), len(unique) - len(new) - len(changed))
+
+    def _insert_items(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """The new rows' ids, in the rows' order (their keys are distinct: one source)."""
+        if self.dialect == "sqlite":
+            found = dict(
+                (key, int(item_id))
+                for item_id, key in sqlite_insert_returning(conn, s.items, rows, ("id", "key"))
+            )
+            return [found[row["key"]] for row in rows]
+        result = conn.execute(
+            insert(s.items).returning(s.items.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(item_id) for (item_id,) in result.all()]
 
     # -- reading ---------------------------------------------------------------------------
 
