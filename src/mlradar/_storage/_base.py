@@ -69,6 +69,19 @@ def sqlite_insert_returning(
     return out
 
 
+def insert_plain_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows of values that need no conversion (integers, text) through the driver's
+    executemany: SQLAlchemy's processing of each parameter set costs more than the insert
+    when an item brings several such rows (keys, memberships, references)."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
 class StorageBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -26,6 +26,7 @@ from mlradar._storage import schema as s
 from mlradar._storage._base import (
     StorageBase,
     dumps,
+    insert_plain_rows,
     loads_tuple,
     sqlite_insert_returning,
     utcnow,
@@ -73,7 +74,7 @@ def _entry_values(e: ParsedEntry) -> dict[str, Any]:
     }
 
 
-def _refs(item_id: int, e: ParsedEntry) -> list[dict[str, Any]]:
+def _refs(item_id: int, e: ParsedEntry) -> list[tuple[int, str, str]]:
     """What the entry names: papers by identifier, and (kind ``link``) the pages it links."""
     named = dict.fromkeys(
         [("arxiv", a) for a in e.arxiv_ids]
@@ -81,7 +82,7 @@ def _refs(item_id: int, e: ParsedEntry) -> list[dict[str, Any]]:
         + [(scheme, value) for scheme, value in e.refs]
         + [("link", url) for url in e.links]
     )
-    return [{"item_id": item_id, "kind": k, "ref": r} for k, r in named]
+    return [(item_id, k, r) for k, r in named]
 
 
 class ItemsStorage(StorageBase):
@@ -121,7 +122,7 @@ class ItemsStorage(StorageBase):
                 for k, e in unique.items()
                 if k in existing and existing[k][1] != e.content_hash
             ]
-            refs: list[dict[str, Any]] = []
+            refs: list[tuple[int, str, str]] = []
             new_ids: list[int] = []
             if new:
                 rows = [
@@ -147,8 +148,7 @@ class ItemsStorage(StorageBase):
                 )
                 for i, e in changed:
                     refs += _refs(i, e)
-            if refs:
-                conn.execute(insert(s.item_refs), refs)
+            insert_plain_rows(conn, "item_refs", ("item_id", "kind", "ref"), refs)
             # Stories are kept as items arrive, in this transaction (see _stories.py).
             written = [*(zip(new_ids, new, strict=True)), *changed]
             self._join_stories(conn, source_id, written, now)  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from mlradar._model import ParsedEntry, StoryHead, StoryInput, StoryMember, StoryPlan
 from mlradar._storage import schema as s
-from mlradar._storage._base import StorageBase
+from mlradar._storage._base import StorageBase, insert_plain_rows, sqlite_insert_returning
 from mlradar._storage._papers import _chunks
 from mlradar.types import Mention, Story
 
@@ -109,7 +109,16 @@ class _Lookup:
 
 def _apply(conn: Connection, plan: StoryPlan) -> None:
     ids: dict[int, int] = {}
-    if plan.new:
+    if plan.new and conn.dialect.name == "sqlite":
+        # The ids SQLite would give (max + 1 on: no AUTOINCREMENT), given here so the rows
+        # go in as multi-row statements (see sqlite_insert_returning).  An item write holds
+        # the write lock by now; otherwise an id another writer took meanwhile fails the
+        # INSERT (a key conflict, or SQLite's stale snapshot), never joins two stories.
+        top = int(conn.execute(select(func.coalesce(func.max(s.stories.c.id), 0))).scalar_one())
+        rows = [{"id": top + 1 + n, **_head_values(h)} for n, h in enumerate(plan.new)]
+        sqlite_insert_returning(conn, s.stories, rows, ("id",))
+        ids = {h.id: top + 1 + n for n, h in enumerate(plan.new)}
+    elif plan.new:
         result = conn.execute(
             insert(s.stories).returning(s.stories.c.id, sort_by_parameter_order=True),
             [_head_values(h) for h in plan.new],
@@ -148,14 +157,8 @@ def _insert_pairs(
     rows: Sequence[tuple[Any, int]],
     real: Callable[[int], int],
 ) -> None:
-    """Rows of (a plain value, a story id) through the driver's executemany: SQLAlchemy's
-    processing of each parameter set was most of what the story writes cost (an item
-    brings about eight keys), and these columns need no conversion."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO {table} ({columns[0]}, {columns[1]}) VALUES ({mark}, {mark})",
-        [(value, real(sid)) for value, sid in rows],
-    )
+    """Rows of (a plain value, a story id): an item brings about eight keys."""
+    insert_plain_rows(conn, table, columns, [(value, real(sid)) for value, sid in rows])
 
 
 def _head_values(h: StoryHead) -> dict[str, Any]:
