@@ -177,10 +177,8 @@ class ItemsStorage(StorageBase):
     def _insert_items(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         """The new rows' ids, in the rows' order (their keys are distinct: one source)."""
         if self.dialect == "sqlite":
-            found = dict(
-                (key, int(item_id))
-                for item_id, key in sqlite_insert_returning(conn, s.items, rows, ("id", "key"))
-            )
+            returned = sqlite_insert_returning(conn, s.items, rows, ("id", "key"))
+            found = {key: int(item_id) for item_id, key in returned}
             return [found[row["key"]] for row in rows]
         result = conn.execute(
             insert(s.items).returning(s.items.c.id, sort_by_parameter_order=True), rows
