@@ -92,9 +92,14 @@ def _literal_only(safe: frozenset[str]) -> re.Pattern[str]:
 def _normalize_escapes(component: str, safe: frozenset[str]) -> str:
     """Percent-encode what must be, decode what need not be, uppercase the rest."""
     # Most URLs need nothing done: one regex over them instead of a Python loop per
-    # character (the loop below would give them back unchanged).
+    # character (which would give them back unchanged).
     if _literal_only(safe).fullmatch(component):
         return component
+    return _escape_each(component, safe)
+
+
+def _escape_each(component: str, safe: frozenset[str]) -> str:
+    """:func:`_normalize_escapes` character by character, for any component."""
     component = _STRAY_PERCENT.sub("%25", component)
     out: list[str] = []
     for ch in component:
