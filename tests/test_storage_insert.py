@@ -74,3 +74,14 @@ def test_many_rows_span_several_statements() -> None:
     when = datetime(2026, 12, 7, tzinfo=UTC)
     rows = [_row(i, f"t{i}", when, None) for i in range(2_345)]
     assert _stored(rows, True) == _stored(rows, False)
+
+
+def test_without_returning_the_rows_are_stored_all_the_same() -> None:
+    engine = create_engine("sqlite://")
+    s.items.create(engine)
+    when = datetime(2026, 12, 7, tzinfo=UTC)
+    rows = [_row(i, f"t{i}", when, None) for i in range(700)]
+    with engine.begin() as conn:
+        assert sqlite_insert_returning(conn, s.items, rows) == []
+        stored = conn.exec_driver_sql("SELECT * FROM items ORDER BY key").all()
+    assert [tuple(r) for r in stored] == _stored(rows, False)

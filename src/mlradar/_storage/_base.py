@@ -34,10 +34,14 @@ _SQLITE_PARAMS_PER_STATEMENT = 16_000
 
 
 def sqlite_insert_returning(
-    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], returning: Sequence[str]
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (each with the same columns) as multi-row ``INSERT ... VALUES`` bound
-    by the driver, returning the ``returning`` columns of every row, in no given order.
+    by the driver, returning the ``returning`` columns of every row, in no given order
+    (nothing when none are named).
 
     SQLAlchemy sends one statement per row when it must return ids in parameter order on
     SQLite, and processes each parameter set in Python: most of what storing a feed's
@@ -55,7 +59,7 @@ def sqlite_insert_returning(
     per_statement = max(1, min(500, _SQLITE_PARAMS_PER_STATEMENT // len(names)))
     one = "(" + ",".join("?" * len(names)) + ")"
     head = f"INSERT INTO {table.name} ({','.join(names)}) VALUES "
-    tail = f" RETURNING {','.join(returning)}"
+    tail = f" RETURNING {','.join(returning)}" if returning else ""
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
@@ -64,8 +68,9 @@ def sqlite_insert_returning(
             for name, proc in zip(names, processors, strict=True):
                 value = row[name]
                 params.append(value if proc is None else proc(value))
-        sql = head + ",".join([one] * len(part)) + tail
-        out += [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params)).all()]
+        result = conn.exec_driver_sql(head + ",".join([one] * len(part)) + tail, tuple(params))
+        if returning:
+            out += [tuple(r) for r in result.all()]
     return out
 
 

@@ -115,9 +115,10 @@ def _apply(conn: Connection, plan: StoryPlan) -> None:
         # the write lock by now; otherwise an id another writer took meanwhile fails the
         # INSERT (a key conflict, or SQLite's stale snapshot), never joins two stories.
         top = int(conn.execute(select(func.coalesce(func.max(s.stories.c.id), 0))).scalar_one())
-        rows = [{"id": top + 1 + n, **_head_values(h)} for n, h in enumerate(plan.new)]
-        sqlite_insert_returning(conn, s.stories, rows, ("id",))
         ids = {h.id: top + 1 + n for n, h in enumerate(plan.new)}
+        sqlite_insert_returning(
+            conn, s.stories, [{"id": ids[h.id], **_head_values(h)} for h in plan.new]
+        )
     elif plan.new:
         result = conn.execute(
             insert(s.stories).returning(s.stories.c.id, sort_by_parameter_order=True),
